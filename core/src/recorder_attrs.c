@@ -1,0 +1,270 @@
+/* Attribute encoding for the recorder: ptel_attr → OTLP KeyValue bytes, with
+ * OpenTelemetry's limits (value length, nesting depth, count) applied. */
+#include "recorder_internal.h"
+
+int ptel__rec_bytes_reserve(ptel_recorder *rec, rec_bytes *b, size_t extra) {
+    if (PTEL__LIKELY(b->cap - b->len >= extra)) return 0;
+    if (extra > UINT32_MAX / 2 - b->len) return PTEL_E_LIMIT;
+    uint32_t cap = b->cap ? b->cap : 64;
+    while (cap - b->len < extra) cap *= 2;
+    uint8_t *p = ptel__arena_grow(&rec->arena, b->p, 1, b->len, cap);
+    if (!p) return PTEL_E_NOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+/* Bytes of a string value kept under the length limit (whole code points). */
+static size_t attr_str_keep(const ptel_recorder *rec, const ptel_value *v) {
+    size_t n = v->str.len, max = rec->limits.attribute_value_length;
+    if (n <= max) return n;
+    if (v->type == PTEL_VALUE_BYTES) return max;
+    return ptel__utf8_prefix(v->str.ptr, n, max);
+}
+
+/* A container nested deeper than the limit is recorded as an empty value. */
+static bool attr_too_deep(const ptel_recorder *rec, const ptel_value *v, uint32_t depth) {
+    return (v->type == PTEL_VALUE_ARRAY || v->type == PTEL_VALUE_KVLIST) &&
+           depth >= rec->limits.attribute_depth;
+}
+
+static size_t attr_kv_size_at(const ptel_recorder *rec, const ptel_attr *a, uint32_t depth);
+
+static size_t attr_value_size(const ptel_recorder *rec, const ptel_value *v, uint32_t depth) {
+    if (attr_too_deep(rec, v, depth)) return 0;
+    size_t body = 0, n;
+    switch (v->type) {
+    case PTEL_VALUE_STRING:
+    case PTEL_VALUE_BYTES:
+        return ptel__len_field_size(attr_str_keep(rec, v));
+    case PTEL_VALUE_BOOL:
+        return 2;
+    case PTEL_VALUE_INT:
+        return 1 + ptel__varint_size((uint64_t)v->i);
+    case PTEL_VALUE_DOUBLE:
+        return 9;
+    case PTEL_VALUE_ARRAY:
+        for (uint32_t k = 0; k < v->count; k++) {
+            n = attr_value_size(rec, &v->array[k], depth + 1);
+            body += ptel__len_field_size(n);
+        }
+        return ptel__len_field_size(body);
+    case PTEL_VALUE_KVLIST:
+        for (uint32_t k = 0; k < v->count; k++) {
+            n = attr_kv_size_at(rec, &v->kvlist[k], depth + 1);
+            body += ptel__len_field_size(n);
+        }
+        return ptel__len_field_size(body);
+    default:
+        return 0;
+    }
+}
+
+static size_t attr_kv_size_at(const ptel_recorder *rec, const ptel_attr *a, uint32_t depth) {
+    return ptel__len_field_size(a->key.len) +
+           ptel__len_field_size(attr_value_size(rec, &a->value, depth));
+}
+
+size_t ptel__rec_kv_size(const ptel_recorder *rec, const ptel_attr *a) {
+    return attr_kv_size_at(rec, a, 0);
+}
+
+size_t ptel__rec_attr_size(const ptel_recorder *rec, const ptel_attr *a) {
+    return ptel__len_field_size(ptel__rec_kv_size(rec, a));
+}
+
+static uint8_t *attr_kv_write(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
+                              uint32_t depth);
+
+static uint8_t *attr_value_write(const ptel_recorder *rec, uint8_t *p, const ptel_value *v,
+                                 uint32_t depth) {
+    if (attr_too_deep(rec, v, depth)) return p;
+    size_t body = 0;
+    switch (v->type) {
+    case PTEL_VALUE_STRING:
+        return ptel__put_len_field(p, 0x0a, v->str.ptr, attr_str_keep(rec, v));
+    case PTEL_VALUE_BYTES:
+        return ptel__put_len_field(p, 0x3a, v->str.ptr, attr_str_keep(rec, v));
+    case PTEL_VALUE_BOOL:
+        *p++ = 0x10;
+        *p++ = v->i != 0;
+        return p;
+    case PTEL_VALUE_INT:
+        *p++ = 0x18;
+        return ptel__put_varint(p, (uint64_t)v->i);
+    case PTEL_VALUE_DOUBLE:
+        *p++ = 0x21;
+        return ptel__put_fixed64(p, ptel__double_bits(v->d));
+    case PTEL_VALUE_ARRAY:
+        for (uint32_t k = 0; k < v->count; k++)
+            body += ptel__len_field_size(attr_value_size(rec, &v->array[k], depth + 1));
+        *p++ = 0x2a;
+        p = ptel__put_varint(p, body);
+        for (uint32_t k = 0; k < v->count; k++) {
+            *p++ = 0x0a;
+            p = ptel__put_varint(p, attr_value_size(rec, &v->array[k], depth + 1));
+            p = attr_value_write(rec, p, &v->array[k], depth + 1);
+        }
+        return p;
+    case PTEL_VALUE_KVLIST:
+        for (uint32_t k = 0; k < v->count; k++)
+            body += ptel__len_field_size(attr_kv_size_at(rec, &v->kvlist[k], depth + 1));
+        *p++ = 0x32;
+        p = ptel__put_varint(p, body);
+        for (uint32_t k = 0; k < v->count; k++) {
+            *p++ = 0x0a;
+            p = ptel__put_varint(p, attr_kv_size_at(rec, &v->kvlist[k], depth + 1));
+            p = attr_kv_write(rec, p, &v->kvlist[k], depth + 1);
+        }
+        return p;
+    default:
+        return p;
+    }
+}
+
+static uint8_t *attr_kv_write(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
+                              uint32_t depth) {
+    p = ptel__put_len_field(p, 0x0a, a->key.ptr, a->key.len);
+    *p++ = 0x12;
+    p = ptel__put_varint(p, attr_value_size(rec, &a->value, depth));
+    return attr_value_write(rec, p, &a->value, depth);
+}
+
+uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *p, uint8_t tag,
+                              const ptel_attr *a, size_t kv_size) {
+    *p++ = tag;
+    p = ptel__put_varint(p, kv_size);
+    return attr_kv_write(rec, p, a, 0);
+}
+
+static int attr_check_value(const ptel_recorder *rec, const ptel_value *v, uint32_t depth);
+
+static int attr_check_key(const ptel_str *key) {
+    if (key->len == 0 || !key->ptr) return PTEL_E_INVALID_ARGUMENT;
+    return ptel__utf8_valid(key->ptr, key->len) ? 0 : PTEL_E_UTF8;
+}
+
+static int attr_check_value(const ptel_recorder *rec, const ptel_value *v, uint32_t depth) {
+    if (attr_too_deep(rec, v, depth)) return 0;
+    int rc;
+    switch (v->type) {
+    case PTEL_VALUE_EMPTY:
+    case PTEL_VALUE_BOOL:
+    case PTEL_VALUE_INT:
+    case PTEL_VALUE_DOUBLE:
+        return 0;
+    case PTEL_VALUE_STRING:
+        if (v->str.len && !v->str.ptr) return PTEL_E_INVALID_ARGUMENT;
+        /* Validate only what is kept: truncation never splits a code point. */
+        return ptel__utf8_valid(v->str.ptr, v->str.len) ? 0 : PTEL_E_UTF8;
+    case PTEL_VALUE_BYTES:
+        return v->str.len && !v->str.ptr ? PTEL_E_INVALID_ARGUMENT : 0;
+    case PTEL_VALUE_ARRAY:
+        if (v->count && !v->array) return PTEL_E_INVALID_ARGUMENT;
+        for (uint32_t k = 0; k < v->count; k++)
+            if ((rc = attr_check_value(rec, &v->array[k], depth + 1))) return rc;
+        return 0;
+    case PTEL_VALUE_KVLIST:
+        if (v->count && !v->kvlist) return PTEL_E_INVALID_ARGUMENT;
+        for (uint32_t k = 0; k < v->count; k++) {
+            const ptel_attr *e = &v->kvlist[k];
+            if ((rc = attr_check_key(&e->key))) return rc;
+            /* Map keys must be unique (OpenTelemetry common spec). */
+            for (uint32_t j = 0; j < k; j++)
+                if (v->kvlist[j].key.len == e->key.len &&
+                    memcmp(v->kvlist[j].key.ptr, e->key.ptr, e->key.len) == 0)
+                    return PTEL_E_INVALID_ARGUMENT;
+            if ((rc = attr_check_value(rec, &e->value, depth + 1))) return rc;
+        }
+        return 0;
+    default:
+        return PTEL_E_INVALID_ARGUMENT;
+    }
+}
+
+int ptel__rec_attr_check(const ptel_recorder *rec, const ptel_attr *a) {
+    int rc = attr_check_key(&a->key);
+    return rc ? rc : attr_check_value(rec, &a->value, 0);
+}
+
+static rec_attr_slot *attr_find(rec_attrs *set, const char *key, size_t len) {
+    for (uint32_t k = 0; k < set->count; k++) {
+        rec_attr_slot *s = &set->slots[k];
+        if (s->key_len == len && memcmp(set->bytes.p + s->key_off, key, len) == 0) return s;
+    }
+    return NULL;
+}
+
+static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const ptel_attr *a,
+                        uint32_t max_count) {
+    size_t kv = ptel__rec_kv_size(rec, a);
+    size_t entry = ptel__len_field_size(kv);
+    rec_attr_slot *old = attr_find(set, a->key.ptr, a->key.len);
+    if (old) {
+        /* Overwrite in place: the key keeps its first position. */
+        size_t old_len = old->len;
+        if (entry > old_len) {
+            int rc = ptel__rec_bytes_reserve(rec, &set->bytes, entry - old_len);
+            if (rc) return rc;
+        }
+        uint8_t *at = set->bytes.p + old->off;
+        size_t tail = set->bytes.len - (old->off + old_len);
+        memmove(at + entry, at + old_len, tail);
+        ptel__rec_attr_write(rec, at, tag, a, kv);
+        int64_t delta = (int64_t)entry - (int64_t)old_len;
+        set->bytes.len = (uint32_t)((int64_t)set->bytes.len + delta);
+        old->len = (uint32_t)entry;
+        for (rec_attr_slot *s = old + 1; s < set->slots + set->count; s++) {
+            s->off = (uint32_t)((int64_t)s->off + delta);
+            s->key_off = (uint32_t)((int64_t)s->key_off + delta);
+        }
+        return 0;
+    }
+    if (set->count >= max_count) {
+        set->dropped++;
+        return PTEL_E_LIMIT;
+    }
+    if (set->count == set->cap) {
+        uint32_t cap = set->cap ? set->cap * 2 : 8;
+        rec_attr_slot *slots =
+            ptel__arena_grow(&rec->arena, set->slots, sizeof *slots, set->count, cap);
+        if (!slots) return PTEL_E_NOMEM;
+        set->slots = slots;
+        set->cap = cap;
+    }
+    int rc = ptel__rec_bytes_reserve(rec, &set->bytes, entry);
+    if (rc) return rc;
+    rec_attr_slot *s = &set->slots[set->count++];
+    s->off = set->bytes.len;
+    s->len = (uint32_t)entry;
+    /* tag, KeyValue length prefix, key tag, key length prefix, then the key. */
+    s->key_off = s->off + 1 + (uint32_t)ptel__varint_size(kv) + 1 +
+                 (uint32_t)ptel__varint_size(a->key.len);
+    s->key_len = (uint32_t)a->key.len;
+    ptel__rec_attr_write(rec, set->bytes.p + set->bytes.len, tag, a, kv);
+    set->bytes.len += (uint32_t)entry;
+    return 0;
+}
+
+int ptel__rec_attrs_add(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const ptel_attr *attrs,
+                        size_t count, uint32_t max_count) {
+    int result = 0;
+    for (size_t k = 0; k < count; k++) {
+        int rc = ptel__rec_attr_check(rec, &attrs[k]);
+        if (rc) {
+            set->dropped++;
+            result = rc;
+            continue;
+        }
+        rc = attr_add_one(rec, set, tag, &attrs[k], max_count);
+        if (rc == PTEL_E_NOMEM) return rc;
+        if (rc && !result) result = rc;
+    }
+    return result;
+}
+
+void ptel__rec_attrs_clear(rec_attrs *set) {
+    set->bytes.len = 0;
+    set->count = 0;
+    set->dropped = 0;
+}
