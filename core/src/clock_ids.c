@@ -3,10 +3,10 @@
 
 #include <time.h>
 #if defined(__linux__) || defined(__wasi__) || defined(__APPLE__)
-#  include <unistd.h>
+#    include <unistd.h>
 #endif
 #if defined(__linux__)
-#  include <sys/random.h>
+#    include <sys/random.h>
 #endif
 
 uint64_t ptel__clock_monotonic(const ptel_clock *c) {

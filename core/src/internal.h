@@ -8,13 +8,13 @@
 #include <string.h>
 
 #if defined(__GNUC__)
-#  define PTEL__LIKELY(x) __builtin_expect(!!(x), 1)
-#  define PTEL__UNLIKELY(x) __builtin_expect(!!(x), 0)
-#  define PTEL__INTERNAL __attribute__((visibility("hidden")))
+#    define PTEL__LIKELY(x) __builtin_expect(!!(x), 1)
+#    define PTEL__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#    define PTEL__INTERNAL __attribute__((visibility("hidden")))
 #else
-#  define PTEL__LIKELY(x) (x)
-#  define PTEL__UNLIKELY(x) (x)
-#  define PTEL__INTERNAL
+#    define PTEL__LIKELY(x) (x)
+#    define PTEL__UNLIKELY(x) (x)
+#    define PTEL__INTERNAL
 #endif
 
 /* Diagnostics: record status/offset/field/reason when the caller asked. */

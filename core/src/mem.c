@@ -68,8 +68,10 @@ void *ptel__arena_alloc(ptel__arena *a, size_t n) {
         if (!c) return NULL;
         c->next = NULL;
         c->size = size;
-        if (a->head) a->head->next = c;
-        else a->first = c;
+        if (a->head)
+            a->head->next = c;
+        else
+            a->first = c;
         a->head = c;
         a->used = 0;
         if (a->chunk_size < (1u << 20)) a->chunk_size *= 2;

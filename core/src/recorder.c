@@ -31,12 +31,11 @@ static void rec_setup(ptel_recorder *rec, const ptel_context *ctx) {
     rec->limits = rec->cf.limits;
     ptel_limits_resolve(&rec->limits);
     rec->features = rec->cf.features ? rec->cf.features : PTEL_FEATURES_V1;
-    rec->recording =
-        rec->cf.decision != PTEL_DECISION_DROP && (rec->features & PTEL_FEATURE_SPANS);
+    rec->recording = rec->cf.decision != PTEL_DECISION_DROP && (rec->features & PTEL_FEATURE_SPANS);
     rec->finished = false;
     rec->base_mono = ptel__clock_monotonic(&rec->clock);
-    rec->base_real =
-        rec->cf.time_base_unix_nano ? rec->cf.time_base_unix_nano : ptel__clock_realtime(&rec->clock);
+    rec->base_real = rec->cf.time_base_unix_nano ? rec->cf.time_base_unix_nano
+                                                 : ptel__clock_realtime(&rec->clock);
     rec->start_time = rec->base_real;
     rec->spans = NULL;
     rec->span_count = rec->span_cap = 0;
@@ -110,8 +109,10 @@ uint64_t ptel_recorder_now(const ptel_recorder *rec) {
 
 void ptel_recorder_drops(const ptel_recorder *rec, ptel_drop_counts *out) {
     if (!out) return;
-    if (rec) *out = rec->drops;
-    else memset(out, 0, sizeof *out);
+    if (rec)
+        *out = rec->drops;
+    else
+        memset(out, 0, sizeof *out);
 }
 
 /* ---- text copies ------------------------------------------------------------ */
@@ -159,8 +160,9 @@ static bool rec_live(const ptel_span *s) { return s && s->state == REC_SPAN_OPEN
 static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
                           const char *name, size_t name_len, uint32_t kind, uint64_t start,
                           const uint8_t *span_id) {
-    if (!out) return rec ? ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT)
-                         : PTEL_E_INVALID_ARGUMENT;
+    if (!out)
+        return rec ? ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT)
+                   : PTEL_E_INVALID_ARGUMENT;
     *out = rec ? &rec->nonrecording : NULL;
     if (!rec) return PTEL_E_INVALID_ARGUMENT;
     if (PTEL__UNLIKELY(!rec->recording)) return 0;
@@ -189,8 +191,10 @@ static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *
     s->rec = rec;
     s->state = REC_SPAN_OPEN;
     s->kind = kind ? kind : PTEL_SPAN_KIND_INTERNAL;
-    if (span_id && !ptel__is_zero(span_id, 8)) memcpy(s->span_id, span_id, 8);
-    else ptel__new_id(&rec->ids, &rec->rng, s->span_id, 8);
+    if (span_id && !ptel__is_zero(span_id, 8))
+        memcpy(s->span_id, span_id, 8);
+    else
+        ptel__new_id(&rec->ids, &rec->rng, s->span_id, 8);
     if (parent) {
         memcpy(s->parent_id, parent->span_id, 8);
         s->parent_remote = false;
@@ -210,8 +214,8 @@ static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *
     return 0;
 }
 
-int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
-                    const char *name, size_t name_len, uint32_t kind, uint64_t start_unix_nano) {
+int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_span *parent, const char *name,
+                    size_t name_len, uint32_t kind, uint64_t start_unix_nano) {
     return rec_span_begin(out, rec, parent, name, name_len, kind, start_unix_nano, NULL);
 }
 
@@ -241,8 +245,8 @@ int ptel_span_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t cou
     if (!rec_span_usable(span, &ret)) return ret;
     ptel_recorder *rec = span->rec;
     if (count && !attrs) return ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT);
-    int rc = ptel__rec_attrs_add(rec, &span->attrs, 0x4a, attrs, count,
-                                 rec->limits.attribute_count);
+    int rc =
+        ptel__rec_attrs_add(rec, &span->attrs, 0x4a, attrs, count, rec->limits.attribute_count);
     if (rc == PTEL_E_LIMIT) return rec->strict ? rc : 0;
     return rc ? ptel__rec_refuse(rec, &rec->drops.errors, rc) : 0;
 }
@@ -256,9 +260,9 @@ int ptel_span_update_name(ptel_span *span, const char *name, size_t name_len) {
 
 /* Encode an Event or Link whose attributes are in rec->scratch: `head` bytes
  * of fixed fields, then the attributes, the dropped count and `tail`. */
-static int rec_append_record(ptel_recorder *rec, rec_bytes *dst, uint8_t tag,
-                             const uint8_t *head, size_t head_len, uint8_t dropped_tag,
-                             const uint8_t *tail, size_t tail_len) {
+static int rec_append_record(ptel_recorder *rec, rec_bytes *dst, uint8_t tag, const uint8_t *head,
+                             size_t head_len, uint8_t dropped_tag, const uint8_t *tail,
+                             size_t tail_len) {
     rec_attrs *a = &rec->scratch;
     size_t body = head_len + a->bytes.len + tail_len;
     if (a->dropped) body += 1 + ptel__varint_size(a->dropped);
@@ -281,8 +285,8 @@ static int rec_append_record(ptel_recorder *rec, rec_bytes *dst, uint8_t tag,
     return 0;
 }
 
-int ptel_span_add_event(ptel_span *span, const char *name, size_t name_len,
-                        uint64_t time_unix_nano, const ptel_attr *attrs, size_t count) {
+int ptel_span_add_event(ptel_span *span, const char *name, size_t name_len, uint64_t time_unix_nano,
+                        const ptel_attr *attrs, size_t count) {
     int ret;
     if (!rec_span_usable(span, &ret)) return ret;
     ptel_recorder *rec = span->rec;
@@ -312,7 +316,8 @@ int ptel_span_add_event(ptel_span *span, const char *name, size_t name_len,
     if (rc) return ptel__rec_refuse(rec, &rec->drops.errors, rc);
     span->event_count++;
     if (name_rc) return ptel__rec_refuse(rec, &rec->drops.errors, name_rc);
-    if (attr_rc && attr_rc != PTEL_E_LIMIT) return ptel__rec_refuse(rec, &rec->drops.errors, attr_rc);
+    if (attr_rc && attr_rc != PTEL_E_LIMIT)
+        return ptel__rec_refuse(rec, &rec->drops.errors, attr_rc);
     return attr_rc && rec->strict ? attr_rc : 0;
 }
 
@@ -351,7 +356,8 @@ int ptel_span_add_link(ptel_span *span, const ptel_span_context *linked, const c
     int rc = rec_append_record(rec, &span->links, 0x6a, head, head_len, 0x28, tail, sizeof tail);
     if (rc) return ptel__rec_refuse(rec, &rec->drops.errors, rc);
     span->link_count++;
-    if (attr_rc && attr_rc != PTEL_E_LIMIT) return ptel__rec_refuse(rec, &rec->drops.errors, attr_rc);
+    if (attr_rc && attr_rc != PTEL_E_LIMIT)
+        return ptel__rec_refuse(rec, &rec->drops.errors, attr_rc);
     return attr_rc && rec->strict ? attr_rc : 0;
 }
 
@@ -471,8 +477,8 @@ uint8_t *ptel__rec_span_write(const ptel_span *s, uint8_t *p, bool with_end) {
     }
     *p++ = 0x85;
     *p++ = 0x01;
-    uint32_t flags = s->trace_flags | REC_FLAG_HAS_IS_REMOTE |
-                     (s->parent_remote ? REC_FLAG_IS_REMOTE : 0);
+    uint32_t flags =
+        s->trace_flags | REC_FLAG_HAS_IS_REMOTE | (s->parent_remote ? REC_FLAG_IS_REMOTE : 0);
     return ptel__put_fixed32(p, flags);
 }
 
@@ -570,8 +576,8 @@ int ptel_recorder_finish(ptel_recorder *rec, const uint8_t **out, size_t *out_le
         bool spans = rec->features & PTEL_FEATURE_SPANS;
         bool open = spans && (rec->features & PTEL_FEATURE_OPEN_SPANS);
         size_t total = 2 + (spans ? rec->spans_out.len : 0);
-        size_t metrics = (rec->features & PTEL_FEATURE_METRICS) ? ptel__rec_metrics_size(rec, now)
-                                                                : 0;
+        size_t metrics =
+            (rec->features & PTEL_FEATURE_METRICS) ? ptel__rec_metrics_size(rec, now) : 0;
         total += metrics;
         if (open)
             for (uint32_t k = 0; k < rec->span_count; k++)

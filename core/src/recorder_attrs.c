@@ -130,8 +130,8 @@ static uint8_t *attr_kv_write(const ptel_recorder *rec, uint8_t *p, const ptel_a
     return attr_value_write(rec, p, &a->value, depth);
 }
 
-uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *p, uint8_t tag,
-                              const ptel_attr *a, size_t kv_size) {
+uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *p, uint8_t tag, const ptel_attr *a,
+                              size_t kv_size) {
     *p++ = tag;
     p = ptel__put_varint(p, kv_size);
     return attr_kv_write(rec, p, a, 0);
@@ -238,8 +238,8 @@ static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
     s->off = set->bytes.len;
     s->len = (uint32_t)entry;
     /* tag, KeyValue length prefix, key tag, key length prefix, then the key. */
-    s->key_off = s->off + 1 + (uint32_t)ptel__varint_size(kv) + 1 +
-                 (uint32_t)ptel__varint_size(a->key.len);
+    s->key_off =
+        s->off + 1 + (uint32_t)ptel__varint_size(kv) + 1 + (uint32_t)ptel__varint_size(a->key.len);
     s->key_len = (uint32_t)a->key.len;
     ptel__rec_attr_write(rec, set->bytes.p + set->bytes.len, tag, a, kv);
     set->bytes.len += (uint32_t)entry;

@@ -146,8 +146,8 @@ PTEL__INTERNAL void ptel__rec_attrs_clear(rec_attrs *set);
 /* Encode one attribute entry (tag + len + KeyValue) for the recorder's limits
  * into `dst` (size from ptel__rec_attr_size). */
 PTEL__INTERNAL size_t ptel__rec_attr_size(const ptel_recorder *rec, const ptel_attr *a);
-PTEL__INTERNAL uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *dst,
-                                             uint8_t tag, const ptel_attr *a, size_t kv_size);
+PTEL__INTERNAL uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *dst, uint8_t tag,
+                                             const ptel_attr *a, size_t kv_size);
 /* Size of the KeyValue message of `a` (without tag and length prefix). */
 PTEL__INTERNAL size_t ptel__rec_kv_size(const ptel_recorder *rec, const ptel_attr *a);
 /* Validate an attribute for recording: non-empty UTF-8 key, UTF-8 strings. */
@@ -155,8 +155,7 @@ PTEL__INTERNAL int ptel__rec_attr_check(const ptel_recorder *rec, const ptel_att
 
 /* Metrics: size and write of every instrument as PluginTelemetry.metrics fields. */
 PTEL__INTERNAL size_t ptel__rec_metrics_size(const ptel_recorder *rec, uint64_t now);
-PTEL__INTERNAL uint8_t *ptel__rec_metrics_write(const ptel_recorder *rec, uint8_t *p,
-                                                uint64_t now);
+PTEL__INTERNAL uint8_t *ptel__rec_metrics_write(const ptel_recorder *rec, uint8_t *p, uint64_t now);
 
 /* Span encoding: size of the Span message body and writing it. */
 PTEL__INTERNAL size_t ptel__rec_span_size(const ptel_span *s, bool with_end);

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-static const double met_default_bounds[15] = {0,   5,   10,   25,   50,   75,   100, 250,
+static const double met_default_bounds[15] = {0,   5,   10,   25,   50,   75,   100,  250,
                                               500, 750, 1000, 2500, 5000, 7500, 10000};
 
 enum { MET_MAX_BOUNDS = 256 };
@@ -70,8 +70,9 @@ static int met_copy(ptel_recorder *rec, ptel_str *dst, const ptel_str *src) {
 }
 
 int ptel_metric_get(ptel_metric **out, ptel_recorder *rec, const ptel_metric_options *o) {
-    if (!out) return rec ? ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT)
-                         : PTEL_E_INVALID_ARGUMENT;
+    if (!out)
+        return rec ? ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT)
+                   : PTEL_E_INVALID_ARGUMENT;
     *out = NULL;
     if (!rec) return PTEL_E_INVALID_ARGUMENT;
     uint32_t *drop = &rec->drops.metrics;
@@ -101,10 +102,10 @@ int ptel_metric_get(ptel_metric **out, ptel_recorder *rec, const ptel_metric_opt
     for (uint32_t k = 0; k < rec->metric_count; k++) {
         ptel_metric *m = rec->metrics[k];
         if (!met_name_equal(&m->name, &o->name)) continue;
-        bool same = m->kind == o->kind && m->number_type == o->number_type &&
-                    met_str_equal(&m->unit, &o->unit) && m->bound_count == bound_count &&
-                    (bound_count == 0 ||
-                     memcmp(m->bounds, bounds, bound_count * sizeof(double)) == 0);
+        bool same =
+            m->kind == o->kind && m->number_type == o->number_type &&
+            met_str_equal(&m->unit, &o->unit) && m->bound_count == bound_count &&
+            (bound_count == 0 || memcmp(m->bounds, bounds, bound_count * sizeof(double)) == 0);
         if (!same) return ptel__rec_refuse(rec, drop, PTEL_E_CONFLICT);
         *out = m;
         return 0;
@@ -127,8 +128,8 @@ int ptel_metric_get(ptel_metric **out, ptel_recorder *rec, const ptel_metric_opt
     m->number_type = o->number_type;
     m->overflow = -1;
     m->bound_count = (uint32_t)bound_count;
-    m->bounds = bound_count ? ptel__arena_dup(&rec->arena, bounds, bound_count * sizeof(double))
-                            : NULL;
+    m->bounds =
+        bound_count ? ptel__arena_dup(&rec->arena, bounds, bound_count * sizeof(double)) : NULL;
     if ((bound_count && !m->bounds) || met_copy(rec, &m->name, &o->name) ||
         met_copy(rec, &m->unit, &o->unit) || met_copy(rec, &m->description, &o->description))
         return ptel__rec_refuse(rec, drop, PTEL_E_NOMEM);
@@ -297,7 +298,8 @@ static int met_record(ptel_metric *m, bool is_int, int64_t i, double d, const pt
     double dv = is_int ? (double)i : d;
     switch (m->kind) {
     case PTEL_METRIC_COUNTER:
-        if (is_int ? i < 0 : !(isfinite(d) && d >= 0)) return ptel__rec_refuse(rec, drop, PTEL_E_VALUE);
+        if (is_int ? i < 0 : !(isfinite(d) && d >= 0))
+            return ptel__rec_refuse(rec, drop, PTEL_E_VALUE);
         break;
     case PTEL_METRIC_UPDOWN_COUNTER:
     case PTEL_METRIC_HISTOGRAM:
@@ -322,15 +324,19 @@ static int met_record(ptel_metric *m, bool is_int, int64_t i, double d, const pt
         }
         break;
     case PTEL_METRIC_GAUGE:
-        if (pt->is_int) pt->i = i;
-        else pt->d = dv;
+        if (pt->is_int)
+            pt->i = i;
+        else
+            pt->d = dv;
         break;
     case PTEL_METRIC_HISTOGRAM: {
         uint32_t lo = 0, hi = m->bound_count; /* first bound >= value */
         while (lo < hi) {
             uint32_t mid = (lo + hi) / 2;
-            if (dv <= m->bounds[mid]) hi = mid;
-            else lo = mid + 1;
+            if (dv <= m->bounds[mid])
+                hi = mid;
+            else
+                lo = mid + 1;
         }
         pt->buckets[lo]++;
         if (pt->count == 0 || dv < pt->min) pt->min = dv;
@@ -357,8 +363,8 @@ static int met_record(ptel_metric *m, bool is_int, int64_t i, double d, const pt
     return 0;
 }
 
-int ptel_metric_record_int(ptel_metric *metric, int64_t value, const ptel_attr *attrs,
-                           size_t count, const ptel_span *span) {
+int ptel_metric_record_int(ptel_metric *metric, int64_t value, const ptel_attr *attrs, size_t count,
+                           const ptel_span *span) {
     return met_record(metric, true, value, 0, attrs, count, span);
 }
 
@@ -403,8 +409,8 @@ static void mw_len_field(met_w *w, uint8_t tag, const void *src, size_t len) {
 typedef void (*met_body_fn)(met_w *w, const ptel_metric *m, const void *arg, uint64_t now);
 
 /* Write `tag`, the body's length (from a counting pass), then the body. */
-static void mw_message(met_w *w, uint8_t tag, met_body_fn fn, const ptel_metric *m,
-                       const void *arg, uint64_t now) {
+static void mw_message(met_w *w, uint8_t tag, met_body_fn fn, const ptel_metric *m, const void *arg,
+                       uint64_t now) {
     met_w count = {NULL, 0};
     fn(&count, m, arg, now);
     mw_byte(w, tag);
@@ -481,14 +487,17 @@ static void met_metric(met_w *w, const ptel_metric *m, const void *arg, uint64_t
     mw_len_field(w, 0x0a, m->name.ptr, m->name.len);
     if (m->description.len) mw_len_field(w, 0x12, m->description.ptr, m->description.len);
     if (m->unit.len) mw_len_field(w, 0x1a, m->unit.ptr, m->unit.len);
-    uint8_t tag = m->kind == PTEL_METRIC_GAUGE ? 0x2a : m->kind == PTEL_METRIC_HISTOGRAM ? 0x4a : 0x3a;
+    uint8_t tag = m->kind == PTEL_METRIC_GAUGE       ? 0x2a
+                  : m->kind == PTEL_METRIC_HISTOGRAM ? 0x4a
+                                                     : 0x3a;
     mw_message(w, tag, met_data, m, NULL, now);
 }
 
 static size_t met_all(met_w *w, const ptel_recorder *rec, uint64_t now) {
     for (uint32_t k = 0; k < rec->metric_count; k++) {
         const ptel_metric *m = rec->metrics[k];
-        if (m->point_count) mw_message(w, 0x1a, met_metric, m, NULL, now); /* PluginTelemetry.metrics */
+        if (m->point_count)
+            mw_message(w, 0x1a, met_metric, m, NULL, now); /* PluginTelemetry.metrics */
     }
     return w->n;
 }

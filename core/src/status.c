@@ -3,7 +3,7 @@
 
 const char *ptel_strerror(int status) {
     switch (status) {
-#define PTEL__STATUS_MSG(name, value, msg)                                                        \
+#define PTEL__STATUS_MSG(name, value, msg)                                                         \
     case value:                                                                                    \
         return msg;
         PTEL_STATUS_MAP(PTEL__STATUS_MSG)
@@ -14,7 +14,7 @@ const char *ptel_strerror(int status) {
 
 const char *ptel_status_name(int status) {
     switch (status) {
-#define PTEL__STATUS_NAME(name, value, msg)                                                       \
+#define PTEL__STATUS_NAME(name, value, msg)                                                        \
     case value:                                                                                    \
         return #name;
         PTEL_STATUS_MAP(PTEL__STATUS_NAME)

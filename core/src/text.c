@@ -20,10 +20,14 @@ bool ptel__utf8_valid(const char *str, size_t n) {
         }
         size_t len;
         uint32_t min, cp;
-        if ((c & 0xe0) == 0xc0) len = 2, min = 0x80, cp = c & 0x1f;
-        else if ((c & 0xf0) == 0xe0) len = 3, min = 0x800, cp = c & 0x0f;
-        else if ((c & 0xf8) == 0xf0) len = 4, min = 0x10000, cp = c & 0x07;
-        else return false;
+        if ((c & 0xe0) == 0xc0)
+            len = 2, min = 0x80, cp = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+            len = 3, min = 0x800, cp = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+            len = 4, min = 0x10000, cp = c & 0x07;
+        else
+            return false;
         if (n - i < len) return false;
         for (size_t k = 1; k < len; k++) {
             uint8_t cc = s[i + k];

@@ -57,8 +57,7 @@ int ptel__reader_next(ptel__reader *r, ptel__field *f, ptel_diag *diag) {
         rc = ptel__read_varint(&r->p, r->end, &n);
         if (rc) return ptel__fail(diag, rc, off, f->number, "bad length");
         left = (size_t)(r->end - r->p);
-        if (n > left)
-            return ptel__fail(diag, PTEL_E_TRUNCATED, off, f->number, "length past end");
+        if (n > left) return ptel__fail(diag, PTEL_E_TRUNCATED, off, f->number, "length past end");
         f->data = r->p;
         f->len = (size_t)n;
         r->p += n;

@@ -32,6 +32,26 @@ static const char *test_current;
     } while (0)
 
 #define CHECK_MEM(a, b, n) CHECK(memcmp((a), (b), (n)) == 0)
+
+static inline void test_hexdump(const char *label, const unsigned char *p, size_t n) {
+    fprintf(stderr, "  %s (%zu): ", label, n);
+    for (size_t i = 0; i < n; i++) fprintf(stderr, "%02x", p[i]);
+    fprintf(stderr, "\n");
+}
+
+/* Exact bytes, with both sides printed on a mismatch. */
+#define CHECK_BYTES(got, got_len, want, want_len)                                                  \
+    do {                                                                                           \
+        const unsigned char *test_g_ = (const unsigned char *)(got);                               \
+        size_t test_gl_ = (got_len), test_wl_ = (want_len);                                        \
+        test_checks++;                                                                             \
+        if (test_gl_ != test_wl_ || memcmp(test_g_, (want), test_wl_) != 0) {                      \
+            test_failures++;                                                                       \
+            fprintf(stderr, "%s:%d: %s: bytes differ\n", __FILE__, __LINE__, test_current);        \
+            test_hexdump("got ", test_g_, test_gl_);                                               \
+            test_hexdump("want", (const unsigned char *)(want), test_wl_);                         \
+        }                                                                                          \
+    } while (0)
 #define CHECK_STR(a, alen, lit) CHECK((alen) == sizeof(lit) - 1 && memcmp((a), (lit), (alen)) == 0)
 
 #define RUN(fn)                                                                                    \

@@ -14,15 +14,15 @@ extern "C" {
 #endif
 
 #if defined(_WIN32) && defined(PTEL_SHARED)
-#  ifdef PTEL_BUILDING
-#    define PTEL_API __declspec(dllexport)
-#  else
-#    define PTEL_API __declspec(dllimport)
-#  endif
+#    ifdef PTEL_BUILDING
+#        define PTEL_API __declspec(dllexport)
+#    else
+#        define PTEL_API __declspec(dllimport)
+#    endif
 #elif defined(__GNUC__)
-#  define PTEL_API __attribute__((visibility("default")))
+#    define PTEL_API __attribute__((visibility("default")))
 #else
-#  define PTEL_API
+#    define PTEL_API
 #endif
 
 /** Protocol major version carried in both boundary messages. */
@@ -31,27 +31,27 @@ enum { PTEL_PROTOCOL_VERSION = 1 };
 /* Status codes. Every fallible function returns one: 0 for success, negative
  * for an error. Values are pinned forever; new codes are only appended.
  * X(NAME, value, message) */
-#define PTEL_STATUS_MAP(X)                                                                        \
-    X(OK, 0, "success")                                                                           \
-    X(E_INVALID_ARGUMENT, -1, "invalid argument")                                                 \
-    X(E_NOMEM, -2, "out of memory")                                                               \
-    X(E_BUFFER_TOO_SMALL, -3, "output buffer too small")                                          \
-    X(E_STATE, -4, "object is in the wrong state for this call")                                  \
-    X(E_LIMIT, -5, "limit exceeded; data dropped")                                                \
-    X(E_TRUNCATED, -6, "input ends inside a field")                                               \
-    X(E_MALFORMED, -7, "malformed protobuf wire data")                                            \
-    X(E_DEPTH, -8, "nesting too deep")                                                            \
-    X(E_UTF8, -9, "invalid UTF-8")                                                                \
-    X(E_TRACEPARENT, -10, "invalid traceparent")                                                  \
-    X(E_TRACESTATE, -11, "invalid tracestate")                                                    \
-    X(E_BAGGAGE, -12, "invalid baggage")                                                          \
-    X(E_VERSION, -13, "unsupported protocol version")                                             \
-    X(E_INVALID_ID, -14, "invalid trace or span id")                                              \
-    X(E_NAME, -15, "invalid instrument name or unit")                                             \
-    X(E_CONFLICT, -16, "instrument already registered with another kind")                         \
-    X(E_NOT_FOUND, -17, "not found")                                                              \
-    X(E_REJECTED, -18, "payload rejected by host validation")                                     \
-    X(E_IO, -19, "input/output error")                                                            \
+#define PTEL_STATUS_MAP(X)                                                                         \
+    X(OK, 0, "success")                                                                            \
+    X(E_INVALID_ARGUMENT, -1, "invalid argument")                                                  \
+    X(E_NOMEM, -2, "out of memory")                                                                \
+    X(E_BUFFER_TOO_SMALL, -3, "output buffer too small")                                           \
+    X(E_STATE, -4, "object is in the wrong state for this call")                                   \
+    X(E_LIMIT, -5, "limit exceeded; data dropped")                                                 \
+    X(E_TRUNCATED, -6, "input ends inside a field")                                                \
+    X(E_MALFORMED, -7, "malformed protobuf wire data")                                             \
+    X(E_DEPTH, -8, "nesting too deep")                                                             \
+    X(E_UTF8, -9, "invalid UTF-8")                                                                 \
+    X(E_TRACEPARENT, -10, "invalid traceparent")                                                   \
+    X(E_TRACESTATE, -11, "invalid tracestate")                                                     \
+    X(E_BAGGAGE, -12, "invalid baggage")                                                           \
+    X(E_VERSION, -13, "unsupported protocol version")                                              \
+    X(E_INVALID_ID, -14, "invalid trace or span id")                                               \
+    X(E_NAME, -15, "invalid instrument name or unit")                                              \
+    X(E_CONFLICT, -16, "instrument already registered with another kind")                          \
+    X(E_NOT_FOUND, -17, "not found")                                                               \
+    X(E_REJECTED, -18, "payload rejected by host validation")                                      \
+    X(E_IO, -19, "input/output error")                                                             \
     X(E_VALUE, -20, "value out of range")
 
 /** Status codes; see PTEL_STATUS_MAP for values and messages. */
@@ -150,18 +150,18 @@ PTEL_API bool ptel_span_context_is_valid(const ptel_span_context *sc);
  * "the default" (listed beside each field); `ptel_limits_init` writes the
  * defaults explicitly. */
 typedef struct ptel_limits {
-    uint32_t attribute_count;          /**< per span, 128 */
-    uint32_t attribute_value_length;   /**< characters of a string / bytes of a byte array,
-                                            applied recursively; 0 = default 4096 */
-    uint32_t attribute_depth;          /**< array/kvlist nesting, 8 */
-    uint32_t event_count;              /**< per span, 128 */
-    uint32_t link_count;               /**< per span, 128 */
-    uint32_t attributes_per_event;     /**< 128 */
-    uint32_t attributes_per_link;      /**< 128 */
-    uint32_t span_count;               /**< spans per invocation, 1024 */
-    uint32_t metric_count;             /**< distinct instruments per invocation, 256 */
-    uint32_t metric_cardinality;       /**< attribute sets per instrument, 2000 */
-    uint32_t payload_bytes;            /**< largest PluginTelemetry accepted, 4 MiB */
+    uint32_t attribute_count;        /**< per span, 128 */
+    uint32_t attribute_value_length; /**< characters of a string / bytes of a byte array,
+                                          applied recursively; 0 = default 4096 */
+    uint32_t attribute_depth;        /**< array/kvlist nesting, 8 */
+    uint32_t event_count;            /**< per span, 128 */
+    uint32_t link_count;             /**< per span, 128 */
+    uint32_t attributes_per_event;   /**< 128 */
+    uint32_t attributes_per_link;    /**< 128 */
+    uint32_t span_count;             /**< spans per invocation, 1024 */
+    uint32_t metric_count;           /**< distinct instruments per invocation, 256 */
+    uint32_t metric_cardinality;     /**< attribute sets per instrument, 2000 */
+    uint32_t payload_bytes;          /**< largest PluginTelemetry accepted, 4 MiB */
 } ptel_limits;
 
 /** Fill `out` with the default limits. */

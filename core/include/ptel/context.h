@@ -29,13 +29,13 @@ enum {
  * are borrowed for the call; as output of `ptel_context_get` they borrow from
  * the context and live as long as it does. */
 typedef struct ptel_context_fields {
-    uint32_t protocol_version; /**< PTEL_PROTOCOL_VERSION */
-    ptel_span_context parent;  /**< trace id, parent span id (the host's invocation span),
-                                    all 8 trace-flag bits, is_remote */
-    ptel_str tracestate;       /**< W3C tracestate, validated and normalised on input */
-    ptel_str baggage;          /**< W3C baggage, already filtered by the host; read-only */
-    uint32_t decision;         /**< ptel_decision */
-    ptel_limits limits;        /**< zero fields mean the defaults */
+    uint32_t protocol_version;    /**< PTEL_PROTOCOL_VERSION */
+    ptel_span_context parent;     /**< trace id, parent span id (the host's invocation span),
+                                       all 8 trace-flag bits, is_remote */
+    ptel_str tracestate;          /**< W3C tracestate, validated and normalised on input */
+    ptel_str baggage;             /**< W3C baggage, already filtered by the host; read-only */
+    uint32_t decision;            /**< ptel_decision */
+    ptel_limits limits;           /**< zero fields mean the defaults */
     uint64_t time_base_unix_nano; /**< host wall time at invocation start; 0 = unknown */
     ptel_str plugin_name;
     ptel_str plugin_version;
@@ -59,9 +59,8 @@ PTEL_API int ptel_context_new(ptel_context **out, const ptel_context_fields *f,
  * W3C requires, and does not fail the call. */
 PTEL_API int ptel_context_from_w3c(ptel_context **out, const char *traceparent,
                                    size_t traceparent_len, const char *tracestate,
-                                   size_t tracestate_len, const char *baggage,
-                                   size_t baggage_len, const ptel_allocator *alloc,
-                                   ptel_diag *diag);
+                                   size_t tracestate_len, const char *baggage, size_t baggage_len,
+                                   const ptel_allocator *alloc, ptel_diag *diag);
 
 /** Decode PluginContext bytes. Unknown fields are skipped; a different
  * protocol major version fails with PTEL_E_VERSION. */
@@ -88,8 +87,7 @@ PTEL_API int ptel_context_from_env(ptel_context **out, ptel_getenv_fn getenv_fn,
  * after another (TRACEPARENT, TRACESTATE and BAGGAGE when non-empty, then
  * PTEL_CONTEXT), ready to append to a child's envp. Size query as in
  * `ptel_context_encode`. */
-PTEL_API int ptel_context_to_env(const ptel_context *ctx, char *buf, size_t cap,
-                                 size_t *out_len);
+PTEL_API int ptel_context_to_env(const ptel_context *ctx, char *buf, size_t cap, size_t *out_len);
 
 /** The `traceparent` value of the context's span (55 characters, NUL
  * terminated, so `cap` >= 56). */

@@ -30,11 +30,11 @@ typedef struct ptel_metric ptel_metric;
 /** Options for `ptel_recorder_new`. Initialise with `ptel_recorder_options_init`
  * so that fields added later get their defaults. */
 typedef struct ptel_recorder_options {
-    uint32_t version;           /**< PTEL_RECORDER_OPTIONS_VERSION */
-    ptel_allocator allocator;   /**< NULL realloc = libc */
-    ptel_clock clock;           /**< NULL callbacks = system clocks */
-    ptel_id_generator ids;      /**< NULL fill = OS-seeded xoshiro256** */
-    bool strict;                /**< return errors instead of counting them (tests) */
+    uint32_t version;         /**< PTEL_RECORDER_OPTIONS_VERSION */
+    ptel_allocator allocator; /**< NULL realloc = libc */
+    ptel_clock clock;         /**< NULL callbacks = system clocks */
+    ptel_id_generator ids;    /**< NULL fill = OS-seeded xoshiro256** */
+    bool strict;              /**< return errors instead of counting them (tests) */
 } ptel_recorder_options;
 
 enum { PTEL_RECORDER_OPTIONS_VERSION = 1 };
@@ -175,10 +175,9 @@ PTEL_API int ptel_span_record(ptel_span **out, ptel_recorder *rec, const ptel_sp
 
 /** Start a span with a caller-chosen span id (8 bytes, non-zero, unique within
  * the recorder): for bindings that start the span on their side. */
-PTEL_API int ptel_span_start_with_id(ptel_span **out, ptel_recorder *rec,
-                                     const ptel_span *parent, const char *name, size_t name_len,
-                                     uint32_t kind, uint64_t start_unix_nano,
-                                     const uint8_t span_id[8]);
+PTEL_API int ptel_span_start_with_id(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
+                                     const char *name, size_t name_len, uint32_t kind,
+                                     uint64_t start_unix_nano, const uint8_t span_id[8]);
 
 /* ---- metrics --------------------------------------------------------------- */
 
@@ -191,10 +190,7 @@ typedef enum ptel_metric_kind {
 } ptel_metric_kind;
 
 /** Number type of an instrument's measurements. */
-typedef enum ptel_number_type {
-    PTEL_NUMBER_INT = 1,
-    PTEL_NUMBER_DOUBLE = 2
-} ptel_number_type;
+typedef enum ptel_number_type { PTEL_NUMBER_INT = 1, PTEL_NUMBER_DOUBLE = 2 } ptel_number_type;
 
 /** Describes an instrument. Strings are borrowed for the call. */
 typedef struct ptel_metric_options {
@@ -229,9 +225,8 @@ PTEL_API int ptel_metric_record_int(ptel_metric *metric, int64_t value, const pt
 
 /** Record a floating-point measurement; NaN and infinities are refused for
  * counters and histograms, accepted for gauges. */
-PTEL_API int ptel_metric_record_double(ptel_metric *metric, double value,
-                                       const ptel_attr *attrs, size_t count,
-                                       const ptel_span *span);
+PTEL_API int ptel_metric_record_double(ptel_metric *metric, double value, const ptel_attr *attrs,
+                                       size_t count, const ptel_span *span);
 
 /** The OpenTelemetry default explicit bucket bounds (15 values), static. */
 PTEL_API const double *ptel_default_histogram_bounds(size_t *count);
