@@ -10,6 +10,10 @@ static const struct {
     const char *usage;
 } cli_commands[] = {
     {"traceparent", cli_cmd_traceparent, "TRACEPARENT [TRACESTATE]"},
+    {"context", cli_cmd_context,
+     "--traceparent TP [--tracestate TS] [--baggage B] [--plugin NAME] [--hook HOOK] -o FILE"},
+    {"decode", cli_cmd_decode, "FILE|-"},
+    {"demo-plugin", cli_cmd_demo_plugin, "--context FILE [--input TEXT] -o FILE"},
 };
 
 static void cli_usage(FILE *f) {
