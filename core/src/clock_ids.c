@@ -64,14 +64,17 @@ uint64_t ptel__rng_next(ptel__rng *r) {
 }
 
 void ptel__new_id(const ptel_id_generator *g, ptel__rng *r, uint8_t *out, size_t n) {
+    /* A caller's generator that keeps returning zeros must not hang us: after
+     * a few tries fall back to the built-in generator. */
+    for (int tries = 0; g && g->fill && tries < 4; tries++) {
+        g->fill(g->ud, out, n);
+        if (!ptel__is_zero(out, n)) return;
+    }
+    if (ptel__is_zero((const uint8_t *)r->s, sizeof r->s)) ptel__rng_seed_os(r); /* never seeded */
     do {
-        if (g && g->fill) {
-            g->fill(g->ud, out, n);
-        } else {
-            for (size_t i = 0; i < n; i += 8) {
-                uint64_t v = ptel__rng_next(r);
-                memcpy(out + i, &v, 8);
-            }
+        for (size_t i = 0; i < n; i += 8) {
+            uint64_t v = ptel__rng_next(r);
+            memcpy(out + i, &v, n - i < 8 ? n - i : 8);
         }
     } while (ptel__is_zero(out, n));
 }

@@ -71,7 +71,7 @@ int ptel_recorder_new(ptel_recorder **out, const ptel_context *ctx,
         rec->ids = opts->ids;
         rec->strict = opts->strict;
     }
-    if (!rec->ids.fill) ptel__rng_seed_os(&rec->rng);
+    ptel__rng_seed_os(&rec->rng); /* also the fallback of a caller's generator */
     ptel__arena_init(&rec->arena, alloc);
     ptel__buf_init(&rec->spans_out, alloc);
     ptel__buf_init(&rec->out, alloc);

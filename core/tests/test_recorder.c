@@ -434,7 +434,32 @@ static void test_null_arguments(void) {
     ptel_recorder_free(NULL);
 }
 
+static void zero_ids(void *ud, uint8_t *out, size_t n) {
+    (void)ud;
+    memset(out, 0, n);
+}
+
+/* Regression: a generator that only returns zeros must not hang the recorder. */
+static void test_zero_id_generator_falls_back(void) {
+    fx_env env = {0};
+    ptel_context *ctx = fx_context(PTEL_DECISION_RECORD_AND_SAMPLE, NULL);
+    ptel_recorder_options o;
+    ptel_recorder_options_init(&o);
+    o.ids.fill = zero_ids;
+    ptel_recorder *rec;
+    CHECK_EQ_INT(ptel_recorder_new(&rec, ctx, &o), 0);
+    ptel_span *s;
+    ptel_span_start(&s, rec, NULL, "x", 1, 0, 0);
+    ptel_span_context sc;
+    ptel_span_get_context(s, &sc);
+    CHECK(ptel_span_context_is_valid(&sc));
+    ptel_recorder_free(rec);
+    ptel_context_free(ctx);
+    (void)env;
+}
+
 int main(void) {
+    RUN(test_zero_id_generator_falls_back);
     RUN(test_simple_span_bytes);
     RUN(test_attribute_types);
     RUN(test_attribute_overwrite_and_limits);
