@@ -7,13 +7,35 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
+VENV ?= .venv
+PY := $(VENV)/bin/python
+GENERATED := bindings/python/ptel/_cdef.h bindings/python/ptel/_generated.py \
+             bindings/go/zz_generated.go bindings/rust/ptel-sys/src/bindings.rs
+
 .PHONY: all build test test-c test-asan headertest check-format format demo bench fuzz \
-        bootstrap clean
+        bootstrap clean venv generate check-generated
 
 all: build
 
 bootstrap:
 	@bash scripts/bootstrap.sh
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements-dev.txt
+	@python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# Every binding's glue comes from the public header; see codegen/gen.py.
+generate: venv
+	@$(PY) codegen/gen.py
+
+check-generated: venv
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && $(PY) codegen/gen.py --root "$$tmp" && \
+	  for f in $(GENERATED); do \
+	    diff -u "$$f" "$$tmp/$$f" >/dev/null || { echo "stale generated file: $$f (run make generate)"; \
+	      exit 1; }; \
+	  done && echo "generated files are up to date"
 
 build: bootstrap
 	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
@@ -37,7 +59,7 @@ format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'tools/*.c' 'fuzz/*.c' \
 	  'bench/c/*.c' | grep -v headertest)
 
-test: test-c test-asan check-format
+test: check-generated test-c test-asan check-format
 	@echo "all tests passed"
 
 demo: build
