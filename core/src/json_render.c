@@ -825,8 +825,12 @@ int ptel_json_render_alloc(char **out, size_t *out_len, uint32_t message_type, c
     *out = NULL;
     *out_len = 0;
     size_t need = 0;
-    int rc = ptel_json_render(NULL, 0, &need, message_type, data, len, diag);
-    if (rc != PTEL_E_BUFFER_TOO_SMALL) return rc; /* never 0: the output is at least "{}" */
+    ptel_diag query = {0, 0, 0, NULL}; /* the caller's diag stays untouched on success */
+    int rc = ptel_json_render(NULL, 0, &need, message_type, data, len, &query);
+    if (rc != PTEL_E_BUFFER_TOO_SMALL) { /* never 0: the output is at least "{}" */
+        if (diag) *diag = query;
+        return rc;
+    }
     if (need == SIZE_MAX) return ptel__fail(diag, PTEL_E_NOMEM, 0, 0, "JSON output too large");
     ptel_allocator a = ptel__allocator(alloc);
     char *p = ptel__alloc(&a, need + 1);

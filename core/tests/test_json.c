@@ -158,6 +158,18 @@ static void test_plugin_context_vector(void) {
         "\"payloadBytes\":1048576},\"timeBaseUnixNano\":\"1544712660000000000\",\"pluginName\":"
         "\"pii-filter\",\"pluginVersion\":\"2.3.1\",\"hook\":\"tool_pre_invoke\",\"features\":"
         "\"18446744073709551615\"}");
+    /* PROTOCOL.md Appendix A (the PTEL_CONTEXT carrier example). */
+    EXPECT_JSON(
+        PTEL_JSON_PLUGIN_CONTEXT,
+        "080112104bf92f3577b34da6a3ce929d0e0e47361a0800f067aa0ba902b7200128013211636f6e676f3d"
+        "7436317263576b674d7a453a0b74656e616e743d61636d6540024a0640405880804051004859e3faeb6f"
+        "155a0a7069692d66696c7465726205312e322e306a0f746f6f6c5f7072655f696e766f6b65",
+        "{\"protocolVersion\":1,\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
+        "\"parentSpanId\":\"00f067aa0ba902b7\",\"traceFlags\":1,\"isRemote\":true,"
+        "\"traceState\":\"congo=t61rcWkgMzE\",\"baggage\":\"tenant=acme\",\"decision\":2,"
+        "\"limits\":{\"spanCount\":64,\"payloadBytes\":1048576},\"timeBaseUnixNano\":"
+        "\"1544712660000000000\",\"pluginName\":\"pii-filter\",\"pluginVersion\":\"1.2.0\","
+        "\"hook\":\"tool_pre_invoke\"}");
     /* Defaults: an empty context renders as an empty object; an all-zero
      * limits message is still present. */
     EXPECT_JSON(PTEL_JSON_PLUGIN_CONTEXT, "", "{}");
@@ -754,6 +766,11 @@ static void test_render_alloc(void) {
     }
     ptel_json_free(out, len, &a);
     CHECK_EQ_INT(ca.live, 0);
+    /* Success leaves the caller's diagnostics untouched. */
+    ptel_diag untouched = {123, 4, 5, "mark"};
+    CHECK_EQ_INT(ptel_json_render_alloc(&out, &len, PTEL_JSON_SPAN, in, 0, &a, &untouched), 0);
+    CHECK(untouched.status == 123 && untouched.field == 4 && untouched.offset == 5);
+    ptel_json_free(out, len, &a);
     CHECK(!ca.bad_free);
     ptel_json_free(NULL, 0, &a);
 
