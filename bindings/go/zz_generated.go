@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a binary built from an older core.
-const coreHash = "2a8cff9abe3cbddc124d82063e8a5068e6ce44ed6c33d58cb3347667e6b88c30"
+const coreHash = "dab2ef0f0c874315be8bac9ac6a124d7b0d2aabb86ceaf6767c97ed7b74bd766"
 
 // CoreVersion is the version of the C core.
 const CoreVersion = "0.1.0"

@@ -158,8 +158,8 @@ static int rec_copy_text(ptel_recorder *rec, ptel_str *dst, const char *s, size_
 static bool rec_live(const ptel_span *s) { return s && s->state == REC_SPAN_OPEN; }
 
 static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
-                          const char *name, size_t name_len, uint32_t kind, uint64_t start,
-                          const uint8_t *span_id) {
+                          const uint8_t *parent_id, const char *name, size_t name_len,
+                          uint32_t kind, uint64_t start, const uint8_t *span_id) {
     if (!out)
         return rec ? ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT)
                    : PTEL_E_INVALID_ARGUMENT;
@@ -198,6 +198,9 @@ static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *
     if (parent) {
         memcpy(s->parent_id, parent->span_id, 8);
         s->parent_remote = false;
+    } else if (parent_id && !ptel__is_zero(parent_id, 8)) {
+        memcpy(s->parent_id, parent_id, 8); /* a local span, recorded later or earlier */
+        s->parent_remote = false;
     } else {
         memcpy(s->parent_id, rec->cf.parent.span_id, 8);
         s->parent_remote = rec->cf.parent.is_remote;
@@ -216,14 +219,14 @@ static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *
 
 int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_span *parent, const char *name,
                     size_t name_len, uint32_t kind, uint64_t start_unix_nano) {
-    return rec_span_begin(out, rec, parent, name, name_len, kind, start_unix_nano, NULL);
+    return rec_span_begin(out, rec, parent, NULL, name, name_len, kind, start_unix_nano, NULL);
 }
 
 int ptel_span_start_with_id(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
                             const char *name, size_t name_len, uint32_t kind,
                             uint64_t start_unix_nano, const uint8_t span_id[8]) {
     static const uint8_t zero_id[8];
-    return rec_span_begin(out, rec, parent, name, name_len, kind, start_unix_nano,
+    return rec_span_begin(out, rec, parent, NULL, name, name_len, kind, start_unix_nano,
                           span_id ? span_id : zero_id);
 }
 
@@ -522,8 +525,8 @@ int ptel_span_record(ptel_span **out, ptel_recorder *rec, const ptel_span_data *
     if (out) *out = rec ? &rec->nonrecording : NULL;
     if (!rec) return PTEL_E_INVALID_ARGUMENT;
     if (!d) return ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT);
-    int first = rec_span_begin(&s, rec, d->parent, d->name.ptr, d->name.len, d->kind,
-                               d->start_unix_nano, d->span_id);
+    int first = rec_span_begin(&s, rec, d->parent, d->parent_span_id, d->name.ptr, d->name.len,
+                               d->kind, d->start_unix_nano, d->span_id);
     if (out) *out = s;
     if (!rec_live(s)) return first;
 #define PTEL__KEEP(call)                                                                           \

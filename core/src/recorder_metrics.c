@@ -286,8 +286,26 @@ static int met_point_for_set(ptel_recorder *rec, ptel_metric *m, rec_point **out
     return 0;
 }
 
+/* The exemplar span of a measurement: a recording, sampled span of this
+ * recorder's trace, given by handle or by context. NULL when there is none. */
+static const uint8_t *met_exemplar_span(const ptel_recorder *rec, const ptel_span *span,
+                                        const ptel_span_context *active) {
+    if (!(rec->features & PTEL_FEATURE_EXEMPLARS)) return NULL;
+    if (span)
+        return span->rec == rec && span->state != REC_SPAN_NONRECORDING &&
+                       (span->trace_flags & PTEL_TRACE_FLAG_SAMPLED)
+                   ? span->span_id
+                   : NULL;
+    if (active && ptel_span_context_is_valid(active) &&
+        (active->trace_flags & PTEL_TRACE_FLAG_SAMPLED) &&
+        memcmp(active->trace_id, rec->cf.parent.trace_id, 16) == 0 &&
+        memcmp(active->span_id, rec->cf.parent.span_id, 8) != 0)
+        return active->span_id;
+    return NULL;
+}
+
 static int met_record(ptel_metric *m, bool is_int, int64_t i, double d, const ptel_attr *attrs,
-                      size_t count, const ptel_span *span) {
+                      size_t count, const ptel_span *span, const ptel_span_context *active) {
     if (!m || !m->rec) return PTEL_E_INVALID_ARGUMENT;
     ptel_recorder *rec = m->rec;
     uint32_t *drop = &rec->drops.metric_points;
@@ -349,15 +367,15 @@ static int met_record(ptel_metric *m, bool is_int, int64_t i, double d, const pt
     default:
         break;
     }
-    if (span && span->rec == rec && span->state != REC_SPAN_NONRECORDING &&
-        (span->trace_flags & PTEL_TRACE_FLAG_SAMPLED) && (rec->features & PTEL_FEATURE_EXEMPLARS)) {
+    const uint8_t *ex_span = met_exemplar_span(rec, span, active);
+    if (ex_span) {
         rec_exemplar *ex = &pt->exemplar;
         ex->set = true;
         ex->is_int = is_int && m->number_type == PTEL_NUMBER_INT;
         ex->time = ptel_recorder_now(rec);
         ex->i = i;
         ex->d = dv;
-        memcpy(ex->span_id, span->span_id, 8);
+        memcpy(ex->span_id, ex_span, 8);
         memcpy(ex->trace_id, rec->cf.parent.trace_id, 16);
     }
     return 0;
@@ -365,12 +383,22 @@ static int met_record(ptel_metric *m, bool is_int, int64_t i, double d, const pt
 
 int ptel_metric_record_int(ptel_metric *metric, int64_t value, const ptel_attr *attrs, size_t count,
                            const ptel_span *span) {
-    return met_record(metric, true, value, 0, attrs, count, span);
+    return met_record(metric, true, value, 0, attrs, count, span, NULL);
 }
 
 int ptel_metric_record_double(ptel_metric *metric, double value, const ptel_attr *attrs,
                               size_t count, const ptel_span *span) {
-    return met_record(metric, false, 0, value, attrs, count, span);
+    return met_record(metric, false, 0, value, attrs, count, span, NULL);
+}
+
+int ptel_metric_record_int_ctx(ptel_metric *metric, int64_t value, const ptel_attr *attrs,
+                               size_t count, const ptel_span_context *active) {
+    return met_record(metric, true, value, 0, attrs, count, NULL, active);
+}
+
+int ptel_metric_record_double_ctx(ptel_metric *metric, double value, const ptel_attr *attrs,
+                                  size_t count, const ptel_span_context *active) {
+    return met_record(metric, false, 0, value, attrs, count, NULL, active);
 }
 
 /* ---- encoding -------------------------------------------------------------------- */

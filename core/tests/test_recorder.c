@@ -458,7 +458,45 @@ static void test_zero_id_generator_falls_back(void) {
     (void)env;
 }
 
+/* Go records a child before its parent and names the parent by id. */
+static void test_span_record_parent_by_id(void) {
+    fx_env env = {0};
+    ptel_context *ctx = fx_context(PTEL_DECISION_RECORD_AND_SAMPLE, NULL);
+    ptel_recorder *rec = fx_recorder(&env, ctx, true);
+    static const uint8_t parent_id[8] = {0, 0, 0, 0, 0, 0, 0, 0x50};
+    static const uint8_t child_id[8] = {0, 0, 0, 0, 0, 0, 0, 0x51};
+    ptel_span_data d;
+    memset(&d, 0, sizeof d);
+    d.name.ptr = "child";
+    d.name.len = 5;
+    d.span_id = child_id;
+    d.parent_span_id = parent_id;
+    CHECK_EQ_INT(ptel_span_record(NULL, rec, &d), 0);
+    d.name.ptr = "parent";
+    d.name.len = 6;
+    d.span_id = parent_id;
+    d.parent_span_id = NULL;
+    CHECK_EQ_INT(ptel_span_record(NULL, rec, &d), 0);
+    const uint8_t *out;
+    size_t len;
+    ptel_recorder_finish(rec, &out, &len);
+    ptel__field span, f;
+    CHECK(find_field(out, len, 2, 0, &span));
+    CHECK(find_field(span.data, span.len, 2, 0, &f));
+    CHECK_BYTES(f.data, f.len, child_id, 8);
+    CHECK(find_field(span.data, span.len, 4, 0, &f));
+    CHECK_BYTES(f.data, f.len, parent_id, 8);
+    CHECK(find_field(span.data, span.len, 16, 0, &f));
+    CHECK_EQ_INT(f.value, 0x101); /* local parent */
+    CHECK(find_field(out, len, 2, 1, &span));
+    CHECK(find_field(span.data, span.len, 16, 0, &f));
+    CHECK_EQ_INT(f.value, 0x301); /* the context's remote span */
+    ptel_recorder_free(rec);
+    ptel_context_free(ctx);
+}
+
 int main(void) {
+    RUN(test_span_record_parent_by_id);
     RUN(test_zero_id_generator_falls_back);
     RUN(test_simple_span_bytes);
     RUN(test_attribute_types);

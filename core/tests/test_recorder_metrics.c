@@ -291,7 +291,36 @@ static void test_int_sum_saturates(void) {
     ptel_context_free(ctx);
 }
 
+/* The active span given by context (bindings that record spans on their side). */
+static void test_exemplar_by_context(void) {
+    fx_env env = {0};
+    ptel_context *ctx = fx_context(PTEL_DECISION_RECORD_AND_SAMPLE, NULL);
+    ptel_recorder *rec = fx_recorder(&env, ctx, true);
+    ptel_metric *c = get(rec, PTEL_METRIC_COUNTER, PTEL_NUMBER_INT, "c", "");
+    ptel_metric *other = get(rec, PTEL_METRIC_COUNTER, PTEL_NUMBER_DOUBLE, "other", "");
+    ptel_span_context active;
+    memset(&active, 0, sizeof active);
+    static const uint8_t tid[16] = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+                                    0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
+    memcpy(active.trace_id, tid, 16);
+    active.span_id[7] = 0x77;
+    active.trace_flags = PTEL_TRACE_FLAG_SAMPLED;
+    CHECK_EQ_INT(ptel_metric_record_int_ctx(c, 1, NULL, 0, &active), 0);
+    active.trace_id[0] ^= 1; /* another trace: no exemplar */
+    CHECK_EQ_INT(ptel_metric_record_double_ctx(other, 1, NULL, 0, &active), 0);
+    size_t len;
+    const uint8_t *out = finish(rec, &len);
+    static const uint8_t ex_span[10] = {0x22, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x77};
+    int found = 0;
+    for (size_t k = 0; k + sizeof ex_span <= len; k++)
+        found += memcmp(out + k, ex_span, sizeof ex_span) == 0;
+    CHECK_EQ_INT(found, 1);
+    ptel_recorder_free(rec);
+    ptel_context_free(ctx);
+}
+
 int main(void) {
+    RUN(test_exemplar_by_context);
     RUN(test_counter_bytes_and_aggregation);
     RUN(test_attribute_sets_are_canonical);
     RUN(test_histogram_bytes);

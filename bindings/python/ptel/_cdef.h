@@ -255,6 +255,7 @@ typedef struct ptel_link_data
 typedef struct ptel_span_data
 {
   const ptel_span *parent;
+  const uint8_t *parent_span_id;
   ptel_str name;
   uint32_t kind;
   uint64_t start_unix_nano;
@@ -302,6 +303,8 @@ void ptel_metric_options_init(ptel_metric_options *opts);
 int ptel_metric_get(ptel_metric **out, ptel_recorder *rec, const ptel_metric_options *opts);
 int ptel_metric_record_int(ptel_metric *metric, int64_t value, const ptel_attr *attrs, size_t count, const ptel_span *span);
 int ptel_metric_record_double(ptel_metric *metric, double value, const ptel_attr *attrs, size_t count, const ptel_span *span);
+int ptel_metric_record_int_ctx(ptel_metric *metric, int64_t value, const ptel_attr *attrs, size_t count, const ptel_span_context *active);
+int ptel_metric_record_double_ctx(ptel_metric *metric, double value, const ptel_attr *attrs, size_t count, const ptel_span_context *active);
 const double *ptel_default_histogram_bounds(size_t *count);
 int ptel_recorder_finish(ptel_recorder *rec, const uint8_t **out, size_t *out_len);
 int ptel_recorder_finish_into(ptel_recorder *rec, uint8_t *buf, size_t cap, size_t *out_len);

@@ -153,7 +153,11 @@ typedef struct ptel_link_data {
 } ptel_link_data;
 
 typedef struct ptel_span_data {
-    const ptel_span *parent; /**< NULL = the context's span */
+    const ptel_span *parent; /**< NULL = `parent_span_id`, or the context's span */
+    /** 8 bytes naming a parent span of this recorder by id, for bindings that
+     * record a child before its parent (Go records spans when they end); used
+     * when `parent` is NULL. NULL = the context's span. */
+    const uint8_t *parent_span_id;
     ptel_str name;
     uint32_t kind;
     uint64_t start_unix_nano; /**< 0 = now */
@@ -227,6 +231,18 @@ PTEL_API int ptel_metric_record_int(ptel_metric *metric, int64_t value, const pt
  * counters and histograms, accepted for gauges. */
 PTEL_API int ptel_metric_record_double(ptel_metric *metric, double value, const ptel_attr *attrs,
                                        size_t count, const ptel_span *span);
+
+/** As `ptel_metric_record_int`, naming the active span by its context rather
+ * than a handle (for bindings that record spans on their side, such as Go):
+ * the measurement becomes the exemplar when `active` is valid, in this
+ * recorder's trace, and sampled. `active` may be NULL. */
+PTEL_API int ptel_metric_record_int_ctx(ptel_metric *metric, int64_t value, const ptel_attr *attrs,
+                                        size_t count, const ptel_span_context *active);
+
+/** As `ptel_metric_record_double`, with the active span named by its context. */
+PTEL_API int ptel_metric_record_double_ctx(ptel_metric *metric, double value,
+                                           const ptel_attr *attrs, size_t count,
+                                           const ptel_span_context *active);
 
 /** The OpenTelemetry default explicit bucket bounds (15 values), static. */
 PTEL_API const double *ptel_default_histogram_bounds(size_t *count);

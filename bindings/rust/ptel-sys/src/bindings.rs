@@ -343,6 +343,7 @@ pub struct ptel_link_data {
 #[derive(Debug, Copy, Clone)]
 pub struct ptel_span_data {
     pub parent: *const ptel_span,
+    pub parent_span_id: *const u8,
     pub name: ptel_str,
     pub kind: u32,
     pub start_unix_nano: u64,
@@ -516,6 +517,8 @@ extern "C" {
     pub fn ptel_metric_get(out: *mut *mut ptel_metric, rec: *mut ptel_recorder, opts: *const ptel_metric_options) -> ::std::os::raw::c_int;
     pub fn ptel_metric_record_int(metric: *mut ptel_metric, value: i64, attrs: *const ptel_attr, count: usize, span: *const ptel_span) -> ::std::os::raw::c_int;
     pub fn ptel_metric_record_double(metric: *mut ptel_metric, value: f64, attrs: *const ptel_attr, count: usize, span: *const ptel_span) -> ::std::os::raw::c_int;
+    pub fn ptel_metric_record_int_ctx(metric: *mut ptel_metric, value: i64, attrs: *const ptel_attr, count: usize, active: *const ptel_span_context) -> ::std::os::raw::c_int;
+    pub fn ptel_metric_record_double_ctx(metric: *mut ptel_metric, value: f64, attrs: *const ptel_attr, count: usize, active: *const ptel_span_context) -> ::std::os::raw::c_int;
     pub fn ptel_default_histogram_bounds(count: *mut usize) -> *const f64;
     pub fn ptel_recorder_finish(rec: *mut ptel_recorder, out: *mut *const u8, out_len: *mut usize) -> ::std::os::raw::c_int;
     pub fn ptel_recorder_finish_into(rec: *mut ptel_recorder, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::std::os::raw::c_int;
@@ -699,22 +702,23 @@ mod layout_tests {
     }
     #[test]
     fn layout_ptel_span_data() {
-        assert_eq!(size_of::<ptel_span_data>(), 128);
+        assert_eq!(size_of::<ptel_span_data>(), 136);
         assert_eq!(align_of::<ptel_span_data>(), 8);
         assert_eq!(offset_of!(ptel_span_data, parent), 0);
-        assert_eq!(offset_of!(ptel_span_data, name), 8);
-        assert_eq!(offset_of!(ptel_span_data, kind), 24);
-        assert_eq!(offset_of!(ptel_span_data, start_unix_nano), 32);
-        assert_eq!(offset_of!(ptel_span_data, end_unix_nano), 40);
-        assert_eq!(offset_of!(ptel_span_data, attrs), 48);
-        assert_eq!(offset_of!(ptel_span_data, attr_count), 56);
-        assert_eq!(offset_of!(ptel_span_data, events), 64);
-        assert_eq!(offset_of!(ptel_span_data, event_count), 72);
-        assert_eq!(offset_of!(ptel_span_data, links), 80);
-        assert_eq!(offset_of!(ptel_span_data, link_count), 88);
-        assert_eq!(offset_of!(ptel_span_data, status_code), 96);
-        assert_eq!(offset_of!(ptel_span_data, status_description), 104);
-        assert_eq!(offset_of!(ptel_span_data, span_id), 120);
+        assert_eq!(offset_of!(ptel_span_data, parent_span_id), 8);
+        assert_eq!(offset_of!(ptel_span_data, name), 16);
+        assert_eq!(offset_of!(ptel_span_data, kind), 32);
+        assert_eq!(offset_of!(ptel_span_data, start_unix_nano), 40);
+        assert_eq!(offset_of!(ptel_span_data, end_unix_nano), 48);
+        assert_eq!(offset_of!(ptel_span_data, attrs), 56);
+        assert_eq!(offset_of!(ptel_span_data, attr_count), 64);
+        assert_eq!(offset_of!(ptel_span_data, events), 72);
+        assert_eq!(offset_of!(ptel_span_data, event_count), 80);
+        assert_eq!(offset_of!(ptel_span_data, links), 88);
+        assert_eq!(offset_of!(ptel_span_data, link_count), 96);
+        assert_eq!(offset_of!(ptel_span_data, status_code), 104);
+        assert_eq!(offset_of!(ptel_span_data, status_description), 112);
+        assert_eq!(offset_of!(ptel_span_data, span_id), 128);
     }
     #[test]
     fn layout_ptel_metric_options() {
