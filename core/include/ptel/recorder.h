@@ -130,8 +130,9 @@ PTEL_API int ptel_span_update_name(ptel_span *span, const char *name, size_t nam
  * ignored (counted as errors). The span stays usable as a parent. */
 PTEL_API int ptel_span_end(ptel_span *span, uint64_t end_unix_nano);
 
-/** The span's context for propagation (always valid for a valid recorder:
- * a non-recording span reports its parent's ids with the sampled flag clear). */
+/** The span's context for propagation, always valid for a valid recorder. A
+ * non-recording span reports the context's span (ids and trace flags as the
+ * host sent them), so downstream calls still continue the host's trace. */
 PTEL_API void ptel_span_get_context(const ptel_span *span, ptel_span_context *out);
 
 /** True when the span records (false for non-recording spans). */
