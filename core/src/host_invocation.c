@@ -141,6 +141,10 @@ int ptel_invocation_begin(ptel_invocation **out, const ptel_invocation_options *
         inv->has_parent = true;
         inv->parent_remote = o->parent.is_remote;
         inv->trace_flags = (uint8_t)(o->parent.trace_flags & ~PTEL_TRACE_FLAG_SAMPLED);
+    } else if (!ptel__is_zero(o->parent.trace_id, 16)) {
+        /* A known trace without a parent span: the invocation span is its root. */
+        memcpy(inv->trace_id, o->parent.trace_id, 16);
+        inv->trace_flags = (uint8_t)(o->parent.trace_flags & ~PTEL_TRACE_FLAG_SAMPLED);
     } else {
         ptel__new_id(&inv->ids, &inv->rng, inv->trace_id, 16);
         inv->trace_flags = PTEL_TRACE_FLAG_RANDOM;

@@ -698,6 +698,7 @@ int ptel__host_metrics_validate(host_vctx *c) {
 
 /* Entries varint(len) + body, each written as `tag` + entry. */
 static void host_met_blob(host_w *w, uint8_t tag, const uint8_t *blob, size_t len) {
+    if (!len) return;
     const uint8_t *p = blob, *end = blob + len;
     while (p < end) {
         uint64_t n;

@@ -272,8 +272,9 @@ typedef enum ptel_outcome {
  * call only. */
 typedef struct ptel_invocation_options {
     uint32_t version; /**< PTEL_INVOCATION_OPTIONS_VERSION */
-    /** The host's active span: parent of the invocation span. Invalid (zero
-     * ids) = start a new trace with a random trace id and the random flag. */
+    /** The host's active span: parent of the invocation span. A trace id with
+     * a zero span id = the invocation span is the root of that trace; all zero
+     * = start a new trace with a random trace id and the random flag. */
     ptel_span_context parent;
     ptel_str tracestate; /**< of the parent; invalid values are dropped, as W3C says */
     ptel_str baggage;    /**< already filtered by the host; invalid values are dropped */
