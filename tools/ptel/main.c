@@ -13,6 +13,9 @@ static const struct {
     {"context", cli_cmd_context,
      "--traceparent TP [--tracestate TS] [--baggage B] [--plugin NAME] [--hook HOOK] -o FILE"},
     {"decode", cli_cmd_decode, "FILE|-"},
+    {"validate", cli_cmd_validate, "--context FILE FILE|-"},
+    {"export", cli_cmd_export,
+     "--context FILE [--resource k=v]... [--metrics] [--json] [-o FILE] FILE|-"},
     {"demo-plugin", cli_cmd_demo_plugin, "--context FILE [--input TEXT] -o FILE"},
 };
 

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int cli_read(cli_bytes *out, const char *path) {
     out->data = NULL;
@@ -74,6 +75,72 @@ int cli_load_context(ptel_context **out, const char *cmd, const char *path) {
     rc = ptel_context_decode(out, b.data, b.len, NULL, &diag);
     cli_free(&b);
     if (rc) cli_error(cmd, path, rc, &diag);
+    return rc;
+}
+
+/* The invocation began when the host wrote the context (its time base) and
+ * ends now: the first reading of this clock is the time base, later ones the
+ * wall clock, so the host's window covers everything the plugin recorded. */
+typedef struct cli_clock_state {
+    uint64_t base;
+    bool started;
+} cli_clock_state;
+
+static uint64_t cli_realtime(void *ud) {
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cli_since_base(void *ud) {
+    cli_clock_state *c = ud;
+    if (!c->started) {
+        c->started = true;
+        return c->base;
+    }
+    return cli_realtime(NULL);
+}
+
+int cli_validate(ptel_invocation **out, ptel_report *report, const char *cmd,
+                 const ptel_context *ctx, const cli_bytes *payload) {
+    ptel_context_fields f;
+    ptel_context_get(ctx, &f);
+    ptel_invocation_options o;
+    ptel_invocation_options_init(&o);
+    /* The context's span is the invocation span; its own parent is unknown
+     * here, so the invocation span is the root of the context's trace. */
+    memcpy(o.parent.trace_id, f.parent.trace_id, 16);
+    o.parent.trace_flags = f.parent.trace_flags;
+    memcpy(o.span_id, f.parent.span_id, 8);
+    o.tracestate = f.tracestate;
+    o.baggage = f.baggage;
+    o.decision = f.decision;
+    o.plugin_name = f.plugin_name;
+    o.plugin_version = f.plugin_version;
+    o.hook = f.hook;
+    static cli_clock_state clock_state;
+    clock_state.base = f.time_base_unix_nano ? f.time_base_unix_nano : cli_realtime(NULL);
+    clock_state.started = false;
+    o.start_unix_nano = clock_state.base;
+    o.clock.monotonic_ns = cli_since_base;
+    o.clock.realtime_ns = cli_realtime;
+    o.clock.ud = &clock_state;
+    o.features = f.features;
+    o.context_is_remote = f.parent.is_remote;
+    ptel_host_policy policy;
+    ptel_host_policy_init(&policy);
+    policy.limits = f.limits;
+    o.policy = &policy;
+    ptel_diag diag = {0};
+    int rc = ptel_invocation_begin(out, &o, &diag);
+    if (rc) {
+        cli_error(cmd, "begin invocation", rc, &diag);
+        return rc;
+    }
+    rc = ptel_invocation_end(*out, payload->data, payload->len, PTEL_OUTCOME_OK, NULL, 0, report,
+                             &diag);
+    if (rc && rc != PTEL_E_REJECTED) cli_error(cmd, "validate", rc, &diag);
     return rc;
 }
 
