@@ -1,0 +1,863 @@
+package ptel
+
+// This is the package's only cgo file. Its preamble compiles the whole C
+// core as one translation unit (core/src/ptel.c includes every module) plus a
+// few gop_* helpers that turn the flat byte records written by enc.go into
+// the core's structures in C memory, so that a span, a measurement or an
+// options struct crosses into C in exactly one call and C never holds a Go
+// pointer after the call returns.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../core/include -I${SRCDIR}/../../core/src -std=c11 -D_GNU_SOURCE -O2
+#cgo LDFLAGS: -lm -lpthread
+#include <stdlib.h>
+#include <string.h>
+#include "../../core/src/ptel.c"
+
+// ---- manual clock -----------------------------------------------------------
+
+// A clock in C memory that Go sets and both sides read (tests).
+typedef struct gop_clock {
+    uint64_t mono;  // monotonic nanoseconds
+    uint64_t real0; // realtime = real0 + mono
+} gop_clock;
+
+static uint64_t gop_clock_mono(void *ud) {
+    return __atomic_load_n(&((gop_clock *)ud)->mono, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t gop_clock_real(void *ud) {
+    return ((gop_clock *)ud)->real0 + gop_clock_mono(ud);
+}
+
+static ptel_clock gop_clock_of(gop_clock *c) {
+    ptel_clock k;
+    memset(&k, 0, sizeof k);
+    if (c) {
+        k.monotonic_ns = gop_clock_mono;
+        k.realtime_ns = gop_clock_real;
+        k.ud = c;
+    }
+    return k;
+}
+
+static gop_clock *gop_clock_new(uint64_t real0) {
+    gop_clock *c = calloc(1, sizeof *c);
+    if (c) c->real0 = real0;
+    return c;
+}
+
+// ---- scratch and reader -------------------------------------------------------
+
+// Bump allocation in a buffer reserved up front from the counts a record
+// announces; every take is bounds-checked.
+typedef struct gop_scratch {
+    uint8_t *p;
+    size_t cap;
+    size_t used;
+} gop_scratch;
+
+static int gop_scratch_reserve(gop_scratch *s, size_t n) {
+    s->used = 0;
+    if (n <= s->cap) return 1;
+    size_t c = s->cap ? s->cap : 4096;
+    while (c < n) {
+        if (c > SIZE_MAX / 2) return 0;
+        c *= 2;
+    }
+    void *p = realloc(s->p, c);
+    if (!p) return 0;
+    s->p = p;
+    s->cap = c;
+    return 1;
+}
+
+static void *gop_take(gop_scratch *s, size_t n) {
+    n = (n + 7) & ~(size_t)7;
+    if (s->cap - s->used < n) return NULL;
+    void *r = s->p + s->used;
+    s->used += n;
+    return r;
+}
+
+typedef struct gop_rd {
+    const uint8_t *p;
+    const uint8_t *end;
+    int ok;
+} gop_rd;
+
+static const uint8_t *gop_rd_bytes(gop_rd *r, size_t n) {
+    if (!r->ok || (size_t)(r->end - r->p) < n) {
+        r->ok = 0;
+        return NULL;
+    }
+    const uint8_t *q = r->p;
+    r->p += n;
+    return q;
+}
+
+static uint8_t gop_rd_u8(gop_rd *r) {
+    const uint8_t *q = gop_rd_bytes(r, 1);
+    return q ? q[0] : 0;
+}
+
+static uint32_t gop_rd_u32(gop_rd *r) {
+    const uint8_t *q = gop_rd_bytes(r, 4);
+    if (!q) return 0;
+    return (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+}
+
+static uint64_t gop_rd_u64(gop_rd *r) {
+    const uint8_t *q = gop_rd_bytes(r, 8);
+    if (!q) return 0;
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; k--) v = v << 8 | q[k];
+    return v;
+}
+
+static ptel_str gop_rd_str(gop_rd *r) {
+    ptel_str s = {"", 0};
+    uint32_t n = gop_rd_u32(r);
+    const uint8_t *q = gop_rd_bytes(r, n);
+    if (q && n) {
+        s.ptr = (const char *)q;
+        s.len = n;
+    }
+    return s;
+}
+
+enum { GOP_MAX_DEPTH = 64 };
+
+static int gop_rd_attr(gop_rd *r, gop_scratch *s, ptel_attr *a, int depth);
+
+static int gop_rd_value(gop_rd *r, gop_scratch *s, ptel_value *v, int depth) {
+    memset(v, 0, sizeof *v);
+    if (depth > GOP_MAX_DEPTH) return 0;
+    v->type = gop_rd_u8(r);
+    switch (v->type) {
+    case PTEL_VALUE_EMPTY:
+        break;
+    case PTEL_VALUE_STRING:
+    case PTEL_VALUE_BYTES:
+        v->str = gop_rd_str(r);
+        break;
+    case PTEL_VALUE_BOOL:
+    case PTEL_VALUE_INT:
+        v->i = (int64_t)gop_rd_u64(r);
+        break;
+    case PTEL_VALUE_DOUBLE: {
+        uint64_t bits = gop_rd_u64(r);
+        memcpy(&v->d, &bits, 8);
+        break;
+    }
+    case PTEL_VALUE_ARRAY: {
+        uint32_t n = gop_rd_u32(r);
+        ptel_value *arr = n ? gop_take(s, (size_t)n * sizeof *arr) : NULL;
+        if (n && !arr) return 0;
+        for (uint32_t k = 0; k < n; k++)
+            if (!gop_rd_value(r, s, &arr[k], depth + 1)) return 0;
+        v->array = arr;
+        v->count = n;
+        break;
+    }
+    case PTEL_VALUE_KVLIST: {
+        uint32_t n = gop_rd_u32(r);
+        ptel_attr *kv = n ? gop_take(s, (size_t)n * sizeof *kv) : NULL;
+        if (n && !kv) return 0;
+        for (uint32_t k = 0; k < n; k++)
+            if (!gop_rd_attr(r, s, &kv[k], depth + 1)) return 0;
+        v->kvlist = kv;
+        v->count = n;
+        break;
+    }
+    default:
+        return 0;
+    }
+    return r->ok;
+}
+
+static int gop_rd_attr(gop_rd *r, gop_scratch *s, ptel_attr *a, int depth) {
+    a->key = gop_rd_str(r);
+    return gop_rd_value(r, s, &a->value, depth);
+}
+
+enum { GOP_MAX_EXTRA = 65535 };
+
+// An attribute list: u32 count, u32 extra, the attributes and, when extra is
+// non-zero, one more attribute repeated `extra` times (the overflow beyond
+// the Go side's bound, which the recorder drops and counts).
+static int gop_rd_attrs(gop_rd *r, gop_scratch *s, const ptel_attr **out, size_t *count) {
+    uint32_t n = gop_rd_u32(r), extra = gop_rd_u32(r);
+    if (!r->ok || extra > GOP_MAX_EXTRA) return 0;
+    size_t total = (size_t)n + extra;
+    ptel_attr *a = NULL;
+    if (total) {
+        a = gop_take(s, total * sizeof *a);
+        if (!a) return 0;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        if (!gop_rd_attr(r, s, &a[k], 0)) return 0;
+    if (extra) {
+        if (!gop_rd_attr(r, s, &a[n], 0)) return 0;
+        for (uint32_t k = 1; k < extra; k++) a[n + k] = a[n];
+    }
+    *out = a;
+    *count = total;
+    return r->ok;
+}
+
+static int gop_rd_link(gop_rd *r, gop_scratch *s, ptel_link_data *l) {
+    memset(l, 0, sizeof *l);
+    const uint8_t *tid = gop_rd_bytes(r, 16), *sid = gop_rd_bytes(r, 8);
+    if (!tid || !sid) return 0;
+    memcpy(l->context.trace_id, tid, 16);
+    memcpy(l->context.span_id, sid, 8);
+    l->context.trace_flags = gop_rd_u8(r);
+    l->context.is_remote = gop_rd_u8(r) != 0;
+    l->tracestate = gop_rd_str(r);
+    return gop_rd_attrs(r, s, &l->attrs, &l->attr_count);
+}
+
+// Header of every record: how many C structures it needs.
+static int gop_reserve(gop_rd *r, gop_scratch *s) {
+    uint64_t na = gop_rd_u32(r), nv = gop_rd_u32(r), ne = gop_rd_u32(r), nl = gop_rd_u32(r),
+             ns = gop_rd_u32(r);
+    if (!r->ok) return 0;
+    uint64_t bytes = na * sizeof(ptel_attr) + nv * sizeof(ptel_value) +
+                     ne * sizeof(ptel_event_data) + nl * sizeof(ptel_link_data) +
+                     ns * sizeof(ptel_str) + 64;
+    // Every structure but the overflow copies (at most GOP_MAX_EXTRA per
+    // list kind) takes at least one byte of the record: refuse counts the
+    // record cannot back, so a bad header never reserves much memory.
+    if (na + nv + ne + nl + ns > (uint64_t)(r->end - r->p) + 3 * (uint64_t)GOP_MAX_EXTRA + 8)
+        return 0;
+    return gop_scratch_reserve(s, (size_t)bytes);
+}
+
+// ---- span records ---------------------------------------------------------------
+
+typedef struct gop_rec {
+    ptel_recorder *rec;
+    gop_scratch s;
+} gop_rec;
+
+static int gop_rec_new(gop_rec **out, const ptel_context *ctx, gop_clock *clock, int strict,
+                       uint64_t *now) {
+    *out = NULL;
+    gop_rec *g = calloc(1, sizeof *g);
+    if (!g) return PTEL_E_NOMEM;
+    ptel_recorder_options o;
+    ptel_recorder_options_init(&o);
+    o.clock = gop_clock_of(clock);
+    o.strict = strict != 0;
+    int rc = ptel_recorder_new(&g->rec, ctx, &o);
+    if (rc) {
+        free(g);
+        return rc;
+    }
+    *now = ptel_recorder_now(g->rec);
+    *out = g;
+    return 0;
+}
+
+static int gop_rec_reset(gop_rec *g, const ptel_context *ctx, uint64_t *now) {
+    int rc = ptel_recorder_reset(g->rec, ctx);
+    *now = ptel_recorder_now(g->rec);
+    return rc;
+}
+
+static void gop_rec_free(gop_rec *g) {
+    if (!g) return;
+    ptel_recorder_free(g->rec);
+    free(g->s.p);
+    free(g);
+}
+
+// The span part of a record, after the header.
+typedef struct gop_span_rec {
+    ptel_span_data d;
+    uint8_t span_id[8];
+    uint8_t parent_id[8];
+} gop_span_rec;
+
+static int gop_rd_span(gop_rd *r, gop_scratch *s, gop_span_rec *sr) {
+    ptel_span_data *d = &sr->d;
+    memset(d, 0, sizeof *d);
+    const uint8_t *id = gop_rd_bytes(r, 8), *pid = gop_rd_bytes(r, 8);
+    if (!id || !pid) return 0;
+    memcpy(sr->span_id, id, 8);
+    memcpy(sr->parent_id, pid, 8);
+    d->span_id = sr->span_id;
+    d->parent_span_id = ptel__is_zero(sr->parent_id, 8) ? NULL : sr->parent_id;
+    d->start_unix_nano = gop_rd_u64(r);
+    d->end_unix_nano = gop_rd_u64(r);
+    d->kind = gop_rd_u32(r);
+    d->status_code = gop_rd_u32(r);
+    d->name = gop_rd_str(r);
+    d->status_description = gop_rd_str(r);
+    if (!gop_rd_attrs(r, s, &d->attrs, &d->attr_count)) return 0;
+
+    // Events: time, name, attributes; then `extra` empty events.
+    uint32_t n = gop_rd_u32(r), extra = gop_rd_u32(r);
+    if (!r->ok || extra > GOP_MAX_EXTRA) return 0;
+    size_t total = (size_t)n + extra;
+    ptel_event_data *ev = total ? gop_take(s, total * sizeof *ev) : NULL;
+    if (total && !ev) return 0;
+    for (uint32_t k = 0; k < n; k++) {
+        memset(&ev[k], 0, sizeof ev[k]);
+        ev[k].time_unix_nano = gop_rd_u64(r);
+        ev[k].name = gop_rd_str(r);
+        if (!gop_rd_attrs(r, s, &ev[k].attrs, &ev[k].attr_count)) return 0;
+    }
+    for (uint32_t k = 0; k < extra; k++) {
+        memset(&ev[n + k], 0, sizeof ev[n + k]);
+        ev[n + k].name.ptr = "";
+        ev[n + k].time_unix_nano = d->start_unix_nano;
+    }
+    d->events = ev;
+    d->event_count = total;
+
+    // Links: context, tracestate, attributes; then `extra` copies of one.
+    n = gop_rd_u32(r);
+    extra = gop_rd_u32(r);
+    if (!r->ok || extra > GOP_MAX_EXTRA) return 0;
+    total = (size_t)n + extra;
+    ptel_link_data *ln = total ? gop_take(s, total * sizeof *ln) : NULL;
+    if (total && !ln) return 0;
+    for (uint32_t k = 0; k < n; k++)
+        if (!gop_rd_link(r, s, &ln[k])) return 0;
+    if (extra) {
+        if (!gop_rd_link(r, s, &ln[n])) return 0;
+        for (uint32_t k = 1; k < extra; k++) ln[n + k] = ln[n];
+    }
+    d->links = ln;
+    d->link_count = total;
+    return r->ok;
+}
+
+// Record one ended span (the hot path: the one crossing per span).
+static int gop_span_record(gop_rec *g, const uint8_t *buf, size_t len, ptel_span **out) {
+    gop_rd r = {buf, buf + len, 1};
+    gop_span_rec sr;
+    *out = NULL;
+    if (!gop_reserve(&r, &g->s) || !gop_rd_span(&r, &g->s, &sr)) return PTEL_E_INVALID_ARGUMENT;
+    return ptel_span_record(out, g->rec, &sr.d);
+}
+
+// Record a span that is still open at finish: everything but its end. Its
+// parent (when not the context's span) is recorded already, so a handle
+// exists. One crossing per open span, at finish only.
+static int gop_span_open(gop_rec *g, const uint8_t *buf, size_t len, const ptel_span *parent,
+                         ptel_span **out) {
+    gop_rd r = {buf, buf + len, 1};
+    gop_span_rec sr;
+    *out = NULL;
+    if (!gop_reserve(&r, &g->s) || !gop_rd_span(&r, &g->s, &sr)) return PTEL_E_INVALID_ARGUMENT;
+    ptel_span_data *d = &sr.d;
+    ptel_span *s = NULL;
+    int first = ptel_span_start_with_id(&s, g->rec, parent, d->name.ptr, d->name.len, d->kind,
+                                        d->start_unix_nano, d->span_id);
+    *out = s;
+    if (!ptel_span_is_recording(s)) return first;
+    int rc = ptel_span_set_attributes(s, d->attrs, d->attr_count);
+    if (rc && !first) first = rc;
+    for (size_t k = 0; k < d->event_count; k++) {
+        const ptel_event_data *e = &d->events[k];
+        rc = ptel_span_add_event(s, e->name.ptr, e->name.len, e->time_unix_nano, e->attrs,
+                                 e->attr_count);
+        if (rc && !first) first = rc;
+    }
+    for (size_t k = 0; k < d->link_count; k++) {
+        const ptel_link_data *l = &d->links[k];
+        rc = ptel_span_add_link(s, &l->context, l->tracestate.ptr, l->tracestate.len, l->attrs,
+                                l->attr_count);
+        if (rc && !first) first = rc;
+    }
+    rc = ptel_span_set_status(s, d->status_code, d->status_description.ptr,
+                              d->status_description.len);
+    if (rc && !first) first = rc;
+    return first;
+}
+
+// Finish: report the drops the Go side counted, then encode.
+// WORKAROUND until the core has ptel_recorder_add_drops (bindings/go/NOTES.md):
+// the counters are added directly; this is the only use of the recorder's
+// internals in the binding.
+static int gop_rec_finish(gop_rec *g, uint32_t spans, uint32_t errors, const uint8_t **out,
+                          size_t *len) {
+    ptel_recorder *rec = g->rec;
+    if (!rec->finished) {
+        rec->drops.spans = rec->drops.spans > UINT32_MAX - spans ? UINT32_MAX : rec->drops.spans + spans;
+        rec->drops.errors =
+            rec->drops.errors > UINT32_MAX - errors ? UINT32_MAX : rec->drops.errors + errors;
+    }
+    return ptel_recorder_finish(rec, out, len);
+}
+
+// ---- metrics ---------------------------------------------------------------------
+
+static int gop_metric_get(gop_rec *g, ptel_metric **out, uint32_t kind, uint32_t number,
+                          const char *name, size_t name_len, const char *unit, size_t unit_len,
+                          const char *desc, size_t desc_len, const double *bounds,
+                          size_t bound_count, int has_bounds) {
+    static const double gop_no_bounds[1] = {0};
+    ptel_metric_options o;
+    ptel_metric_options_init(&o);
+    o.kind = kind;
+    o.number_type = number;
+    o.name.ptr = name;
+    o.name.len = name_len;
+    o.unit.ptr = unit;
+    o.unit.len = unit_len;
+    o.description.ptr = desc;
+    o.description.len = desc_len;
+    o.bounds = !has_bounds ? NULL : bound_count ? bounds : gop_no_bounds;
+    o.bound_count = bound_count;
+    return ptel_metric_get(out, g->rec, &o);
+}
+
+// A measurement: header, u8 has_active [trace id, span id, flags], attrs.
+static int gop_metric_record(gop_rec *g, ptel_metric *m, int is_int, int64_t i, double dv,
+                             const uint8_t *buf, size_t len) {
+    gop_rd r = {buf, buf + len, 1};
+    if (!gop_reserve(&r, &g->s)) return PTEL_E_INVALID_ARGUMENT;
+    ptel_span_context active, *ap = NULL;
+    if (gop_rd_u8(&r)) {
+        memset(&active, 0, sizeof active);
+        const uint8_t *tid = gop_rd_bytes(&r, 16), *sid = gop_rd_bytes(&r, 8);
+        if (!tid || !sid) return PTEL_E_INVALID_ARGUMENT;
+        memcpy(active.trace_id, tid, 16);
+        memcpy(active.span_id, sid, 8);
+        active.trace_flags = gop_rd_u8(&r);
+        ap = &active;
+    }
+    const ptel_attr *attrs = NULL;
+    size_t count = 0;
+    if (!gop_rd_attrs(&r, &g->s, &attrs, &count)) return PTEL_E_INVALID_ARGUMENT;
+    return is_int ? ptel_metric_record_int_ctx(m, i, attrs, count, ap)
+                  : ptel_metric_record_double_ctx(m, dv, attrs, count, ap);
+}
+
+// ---- contexts ----------------------------------------------------------------------
+
+// ptel_context_new from fields whose strings follow one another in `strs`.
+static int gop_context_new(ptel_context **out, ptel_context_fields *f, const char *strs,
+                           size_t ts, size_t bg, size_t pn, size_t pv, size_t hook,
+                           ptel_diag *diag) {
+    const char *p = strs;
+    f->tracestate.ptr = p;
+    f->tracestate.len = ts;
+    p += ts;
+    f->baggage.ptr = p;
+    f->baggage.len = bg;
+    p += bg;
+    f->plugin_name.ptr = p;
+    f->plugin_name.len = pn;
+    p += pn;
+    f->plugin_version.ptr = p;
+    f->plugin_version.len = pv;
+    p += pv;
+    f->hook.ptr = p;
+    f->hook.len = hook;
+    int rc = ptel_context_new(out, f, NULL, diag);
+    memset(&f->tracestate, 0, sizeof f->tracestate);
+    memset(&f->baggage, 0, sizeof f->baggage);
+    memset(&f->plugin_name, 0, sizeof f->plugin_name);
+    memset(&f->plugin_version, 0, sizeof f->plugin_version);
+    memset(&f->hook, 0, sizeof f->hook);
+    return rc;
+}
+
+// The environment carrier from values the Go side looked up.
+typedef struct gop_env {
+    const char *names[4];
+    char *values[4];
+} gop_env;
+
+static const char *gop_env_get(void *ud, const char *name) {
+    gop_env *e = ud;
+    for (int k = 0; k < 4; k++)
+        if (strcmp(e->names[k], name) == 0) return e->values[k];
+    return NULL;
+}
+
+// `vals` holds the four values one after another; a negative length is unset.
+static int gop_context_from_env(ptel_context **out, const char *vals, int64_t l0, int64_t l1,
+                                int64_t l2, int64_t l3, ptel_diag *diag) {
+    gop_env e = {{"PTEL_CONTEXT", "TRACEPARENT", "TRACESTATE", "BAGGAGE"}, {NULL}};
+    int64_t lens[4] = {l0, l1, l2, l3};
+    int rc = 0;
+    const char *p = vals;
+    for (int k = 0; k < 4 && !rc; k++) {
+        if (lens[k] < 0) continue;
+        e.values[k] = malloc((size_t)lens[k] + 1);
+        if (!e.values[k]) {
+            rc = PTEL_E_NOMEM;
+            break;
+        }
+        memcpy(e.values[k], p, (size_t)lens[k]);
+        e.values[k][lens[k]] = 0;
+        p += lens[k];
+    }
+    if (!rc) rc = ptel_context_from_env(out, gop_env_get, &e, NULL, diag);
+    for (int k = 0; k < 4; k++) free(e.values[k]);
+    return rc;
+}
+*/
+import "C"
+
+import (
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+)
+
+// sizes of the C structures, for tests that check layout assumptions.
+const (
+	cSizeofAttr  = C.sizeof_ptel_attr
+	cSizeofValue = C.sizeof_ptel_value
+)
+
+// cptr returns a pointer to the first byte of b for the duration of a call,
+// or nil for an empty slice.
+func cbytes(b []byte) *C.uint8_t {
+	if len(b) == 0 {
+		return nil
+	}
+	return (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b)))
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func cstr(s string) *C.char {
+	if len(s) == 0 {
+		return nil
+	}
+	return (*C.char)(unsafe.Pointer(unsafe.StringData(s)))
+}
+
+// ---- status and diagnostics ---------------------------------------------------------
+
+func diagError(op string, rc C.int, d *C.ptel_diag) error {
+	if rc == 0 {
+		return nil
+	}
+	e := &Error{Code: ErrorCode(rc), Op: op}
+	if d != nil && d.status != 0 {
+		e.Field = uint32(d.field)
+		e.Offset = uint64(d.offset)
+		if d.reason != nil {
+			e.Reason = C.GoString(d.reason)
+		}
+	}
+	return e
+}
+
+func cVersion() string { return C.GoString(C.ptel_version()) }
+
+func cStrerror(code int32) string { return C.GoString(C.ptel_strerror(C.int(code))) }
+
+func cStatusName(code int32) string { return C.GoString(C.ptel_status_name(C.int(code))) }
+
+func cDefaultLimits() Limits {
+	var l C.ptel_limits
+	C.ptel_limits_init(&l)
+	return limitsFromC(&l)
+}
+
+func limitsFromC(l *C.ptel_limits) Limits {
+	return Limits{
+		AttributeCount:       uint32(l.attribute_count),
+		AttributeValueLength: uint32(l.attribute_value_length),
+		AttributeDepth:       uint32(l.attribute_depth),
+		EventCount:           uint32(l.event_count),
+		LinkCount:            uint32(l.link_count),
+		AttributesPerEvent:   uint32(l.attributes_per_event),
+		AttributesPerLink:    uint32(l.attributes_per_link),
+		SpanCount:            uint32(l.span_count),
+		MetricCount:          uint32(l.metric_count),
+		MetricCardinality:    uint32(l.metric_cardinality),
+		PayloadBytes:         uint32(l.payload_bytes),
+	}
+}
+
+func limitsToC(l Limits) C.ptel_limits {
+	return C.ptel_limits{
+		attribute_count:        C.uint32_t(l.AttributeCount),
+		attribute_value_length: C.uint32_t(l.AttributeValueLength),
+		attribute_depth:        C.uint32_t(l.AttributeDepth),
+		event_count:            C.uint32_t(l.EventCount),
+		link_count:             C.uint32_t(l.LinkCount),
+		attributes_per_event:   C.uint32_t(l.AttributesPerEvent),
+		attributes_per_link:    C.uint32_t(l.AttributesPerLink),
+		span_count:             C.uint32_t(l.SpanCount),
+		metric_count:           C.uint32_t(l.MetricCount),
+		metric_cardinality:     C.uint32_t(l.MetricCardinality),
+		payload_bytes:          C.uint32_t(l.PayloadBytes),
+	}
+}
+
+func cResolveLimits(l Limits) Limits {
+	c := limitsToC(l)
+	C.ptel_limits_resolve(&c)
+	return limitsFromC(&c)
+}
+
+// ---- manual clock ------------------------------------------------------------------
+
+func cClockNew(real0 uint64) unsafe.Pointer {
+	return unsafe.Pointer(C.gop_clock_new(C.uint64_t(real0)))
+}
+
+func cClockFree(p unsafe.Pointer) { C.free(p) }
+
+func cClockMono(p unsafe.Pointer) *uint64 {
+	return (*uint64)(unsafe.Pointer(&(*C.gop_clock)(p).mono))
+}
+
+func cClockLoad(p unsafe.Pointer) uint64 { return atomic.LoadUint64(cClockMono(p)) }
+
+func cClockStore(p unsafe.Pointer, v uint64) { atomic.StoreUint64(cClockMono(p), v) }
+
+func cClockReal0(p unsafe.Pointer) uint64 { return uint64((*C.gop_clock)(p).real0) }
+
+// ---- contexts ------------------------------------------------------------------------
+
+func cContextFree(p unsafe.Pointer) { C.ptel_context_free((*C.ptel_context)(p)) }
+
+func cContextFromW3C(tp, ts, bg string) (unsafe.Pointer, error) {
+	var out *C.ptel_context
+	var d C.ptel_diag
+	rc := C.ptel_context_from_w3c(&out, cstr(tp), C.size_t(len(tp)), cstr(ts), C.size_t(len(ts)),
+		cstr(bg), C.size_t(len(bg)), nil, &d)
+	runtime.KeepAlive(tp)
+	runtime.KeepAlive(ts)
+	runtime.KeepAlive(bg)
+	return unsafe.Pointer(out), diagError("context from W3C", rc, &d)
+}
+
+func cContextDecode(b []byte) (unsafe.Pointer, error) {
+	var out *C.ptel_context
+	var d C.ptel_diag
+	rc := C.ptel_context_decode(&out, cbytes(b), C.size_t(len(b)), nil, &d)
+	runtime.KeepAlive(b)
+	return unsafe.Pointer(out), diagError("decode context", rc, &d)
+}
+
+func cContextNew(f *ContextFields) (unsafe.Pointer, error) {
+	var cf C.ptel_context_fields
+	C.ptel_context_fields_init(&cf)
+	if f.ProtocolVersion != 0 {
+		cf.protocol_version = C.uint32_t(f.ProtocolVersion)
+	}
+	for k := 0; k < 16; k++ {
+		cf.parent.trace_id[k] = C.uint8_t(f.TraceID[k])
+	}
+	for k := 0; k < 8; k++ {
+		cf.parent.span_id[k] = C.uint8_t(f.SpanID[k])
+	}
+	cf.parent.trace_flags = C.uint8_t(f.TraceFlags)
+	cf.parent.is_remote = C.bool(f.Remote)
+	cf.decision = C.uint32_t(f.Decision)
+	cf.limits = limitsToC(f.Limits)
+	cf.time_base_unix_nano = C.uint64_t(f.TimeBase)
+	cf.features = C.uint64_t(f.Features)
+	strs := f.TraceState + f.Baggage + f.PluginName + f.PluginVersion + f.Hook
+	var out *C.ptel_context
+	var d C.ptel_diag
+	rc := C.gop_context_new(&out, &cf, cstr(strs), C.size_t(len(f.TraceState)),
+		C.size_t(len(f.Baggage)), C.size_t(len(f.PluginName)), C.size_t(len(f.PluginVersion)),
+		C.size_t(len(f.Hook)), &d)
+	runtime.KeepAlive(strs)
+	return unsafe.Pointer(out), diagError("new context", rc, &d)
+}
+
+func cContextFromEnv(vals [4]string, set [4]bool) (unsafe.Pointer, error) {
+	var lens [4]C.int64_t
+	all := ""
+	for k := range vals {
+		lens[k] = -1
+		if set[k] {
+			lens[k] = C.int64_t(len(vals[k]))
+			all += vals[k]
+		}
+	}
+	var out *C.ptel_context
+	var d C.ptel_diag
+	rc := C.gop_context_from_env(&out, cstr(all), lens[0], lens[1], lens[2], lens[3], &d)
+	runtime.KeepAlive(all)
+	return unsafe.Pointer(out), diagError("context from environment", rc, &d)
+}
+
+func goStr(s C.ptel_str) string {
+	if s.len == 0 || s.ptr == nil {
+		return ""
+	}
+	return C.GoStringN(s.ptr, C.int(s.len))
+}
+
+func cContextGet(p unsafe.Pointer) ContextFields {
+	var cf C.ptel_context_fields
+	C.ptel_context_get((*C.ptel_context)(p), &cf)
+	f := ContextFields{
+		ProtocolVersion: uint32(cf.protocol_version),
+		TraceFlags:      uint8(cf.parent.trace_flags),
+		Remote:          bool(cf.parent.is_remote),
+		TraceState:      goStr(cf.tracestate),
+		Baggage:         goStr(cf.baggage),
+		Decision:        Decision(cf.decision),
+		Limits:          limitsFromC(&cf.limits),
+		TimeBase:        uint64(cf.time_base_unix_nano),
+		PluginName:      goStr(cf.plugin_name),
+		PluginVersion:   goStr(cf.plugin_version),
+		Hook:            goStr(cf.hook),
+		Features:        Feature(cf.features),
+	}
+	for k := 0; k < 16; k++ {
+		f.TraceID[k] = byte(cf.parent.trace_id[k])
+	}
+	for k := 0; k < 8; k++ {
+		f.SpanID[k] = byte(cf.parent.span_id[k])
+	}
+	return f
+}
+
+// cSized runs a size-query C call: first into a buffer of `guess` bytes, then,
+// when the call reports PTEL_E_BUFFER_TOO_SMALL, into one of the size it
+// asked for.
+func cSized(guess int, call func(buf []byte, n *C.size_t) C.int) ([]byte, C.int) {
+	buf := make([]byte, guess)
+	for tries := 0; tries < 4; tries++ {
+		var n C.size_t
+		rc := call(buf, &n)
+		if rc == C.PTEL_E_BUFFER_TOO_SMALL && int(n) >= len(buf) && tries < 3 {
+			buf = make([]byte, int(n)+1)
+			continue
+		}
+		if rc != 0 {
+			return nil, rc
+		}
+		return buf[:n], 0
+	}
+	return nil, C.PTEL_E_BUFFER_TOO_SMALL
+}
+
+func cContextEncode(p unsafe.Pointer) ([]byte, error) {
+	b, rc := cSized(256, func(buf []byte, n *C.size_t) C.int {
+		return C.ptel_context_encode((*C.ptel_context)(p), cbytes(buf), C.size_t(len(buf)), n)
+	})
+	return b, diagError("encode context", rc, nil)
+}
+
+func cContextToEnv(p unsafe.Pointer) ([]byte, error) {
+	b, rc := cSized(512, func(buf []byte, n *C.size_t) C.int {
+		return C.ptel_context_to_env((*C.ptel_context)(p), (*C.char)(unsafe.Pointer(cbytes(buf))),
+			C.size_t(len(buf)), n)
+	})
+	return b, diagError("context to environment", rc, nil)
+}
+
+func cContextTraceparent(p unsafe.Pointer) (string, error) {
+	var buf [64]C.char
+	var n C.size_t
+	rc := C.ptel_context_traceparent((*C.ptel_context)(p), &buf[0], C.size_t(len(buf)), &n)
+	if rc != 0 {
+		return "", diagError("traceparent", rc, nil)
+	}
+	return C.GoStringN(&buf[0], C.int(n)), nil
+}
+
+// ---- recorder ------------------------------------------------------------------------
+
+func cRecNew(ctx unsafe.Pointer, clock unsafe.Pointer, strict bool) (unsafe.Pointer, uint64, error) {
+	var out *C.gop_rec
+	var now C.uint64_t
+	s := C.int(0)
+	if strict {
+		s = 1
+	}
+	rc := C.gop_rec_new(&out, (*C.ptel_context)(ctx), (*C.gop_clock)(clock), s, &now)
+	return unsafe.Pointer(out), uint64(now), diagError("new recorder", rc, nil)
+}
+
+func cRecReset(g, ctx unsafe.Pointer) (uint64, error) {
+	var now C.uint64_t
+	rc := C.gop_rec_reset((*C.gop_rec)(g), (*C.ptel_context)(ctx), &now)
+	return uint64(now), diagError("reset recorder", rc, nil)
+}
+
+func cRecFree(g unsafe.Pointer) { C.gop_rec_free((*C.gop_rec)(g)) }
+
+// cSpanRecord is the one crossing per span.
+func cSpanRecord(g unsafe.Pointer, rec []byte) (unsafe.Pointer, int32) {
+	var out *C.ptel_span
+	rc := C.gop_span_record((*C.gop_rec)(g), cbytes(rec), C.size_t(len(rec)), &out)
+	runtime.KeepAlive(rec)
+	return unsafe.Pointer(out), int32(rc)
+}
+
+func cSpanOpen(g unsafe.Pointer, rec []byte, parent unsafe.Pointer) (unsafe.Pointer, int32) {
+	var out *C.ptel_span
+	rc := C.gop_span_open((*C.gop_rec)(g), cbytes(rec), C.size_t(len(rec)),
+		(*C.ptel_span)(parent), &out)
+	runtime.KeepAlive(rec)
+	return unsafe.Pointer(out), int32(rc)
+}
+
+func cSpanIsRecording(s unsafe.Pointer) bool {
+	return bool(C.ptel_span_is_recording((*C.ptel_span)(s)))
+}
+
+// cRecFinish encodes the payload and appends it to dst.
+func cRecFinish(g unsafe.Pointer, spans, errs uint32, dst []byte) ([]byte, error) {
+	var out *C.uint8_t
+	var n C.size_t
+	rc := C.gop_rec_finish((*C.gop_rec)(g), C.uint32_t(spans), C.uint32_t(errs), &out, &n)
+	if rc != 0 {
+		return dst, diagError("finish", rc, nil)
+	}
+	return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(out)), int(n))...), nil
+}
+
+func cRecDrops(g unsafe.Pointer) DropCounts {
+	var d C.ptel_drop_counts
+	C.ptel_recorder_drops((*C.gop_rec)(g).rec, &d)
+	return DropCounts{Spans: uint32(d.spans), Metrics: uint32(d.metrics),
+		MetricPoints: uint32(d.metric_points), Errors: uint32(d.errors)}
+}
+
+func cRecNow(g unsafe.Pointer) uint64 {
+	return uint64(C.ptel_recorder_now((*C.gop_rec)(g).rec))
+}
+
+func cMetricGet(g unsafe.Pointer, kind, number uint32, name, unit, desc string, bounds []float64, hasBounds bool) (unsafe.Pointer, int32) {
+	var out *C.ptel_metric
+	var bp *C.double
+	if len(bounds) > 0 {
+		bp = (*C.double)(unsafe.Pointer(unsafe.SliceData(bounds)))
+	}
+	rc := C.gop_metric_get((*C.gop_rec)(g), &out, C.uint32_t(kind), C.uint32_t(number),
+		cstr(name), C.size_t(len(name)), cstr(unit), C.size_t(len(unit)), cstr(desc),
+		C.size_t(len(desc)), bp, C.size_t(len(bounds)), cbool(hasBounds))
+	runtime.KeepAlive(name)
+	runtime.KeepAlive(unit)
+	runtime.KeepAlive(desc)
+	runtime.KeepAlive(bounds)
+	return unsafe.Pointer(out), int32(rc)
+}
+
+func cMetricRecord(g, m unsafe.Pointer, isInt bool, i int64, d float64, rec []byte) int32 {
+	ii := C.int(0)
+	if isInt {
+		ii = 1
+	}
+	rc := C.gop_metric_record((*C.gop_rec)(g), (*C.ptel_metric)(m), ii, C.int64_t(i), C.double(d),
+		cbytes(rec), C.size_t(len(rec)))
+	runtime.KeepAlive(rec)
+	return int32(rc)
+}

@@ -1,0 +1,173 @@
+package ptel
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// The flat record format shared with the gop_* helpers in cgo.go's preamble.
+// Little-endian fixed-width integers; a string is u32 length + bytes. Every
+// record starts with a header of five u32 counts (ptel_attr, ptel_value,
+// ptel_event_data, ptel_link_data, ptel_str structures the C side must lay
+// out), patched in when the record is complete.
+//
+//	value  = u8 type, then STRING/BYTES: str | BOOL/INT: u64 | DOUBLE: u64 bits
+//	         | ARRAY: u32 n, n values | KVLIST: u32 n, n attrs | EMPTY: nothing
+//	attr   = str key, value
+//	attrs  = u32 n, u32 extra, n attrs, [one attr repeated extra times]
+
+// Value type tags: the core's ptel_value_type.
+const (
+	tagEmpty  = cValueEmpty
+	tagString = cValueString
+	tagBool   = cValueBool
+	tagInt    = cValueInt
+	tagDouble = cValueDouble
+	tagBytes  = cValueBytes
+	tagArray  = cValueArray
+	tagKVList = cValueKVList
+)
+
+// maxDepth bounds the nesting the encoder writes; deeper values become
+// empty (the recorder empties anything deeper than its attribute_depth
+// limit anyway). It matches GOP_MAX_DEPTH in the preamble.
+const maxDepth = 64
+
+// maxExtra bounds the overflow copies per list (GOP_MAX_EXTRA).
+const maxExtra = 65535
+
+type enc struct {
+	b                  []byte
+	na, nv, ne, nl, ns uint32
+}
+
+func (e *enc) reset() {
+	e.b = append(e.b[:0], make([]byte, 20)...)
+	e.na, e.nv, e.ne, e.nl, e.ns = 0, 0, 0, 0, 0
+}
+
+// done patches the header and returns the record.
+func (e *enc) done() []byte {
+	binary.LittleEndian.PutUint32(e.b[0:], e.na)
+	binary.LittleEndian.PutUint32(e.b[4:], e.nv)
+	binary.LittleEndian.PutUint32(e.b[8:], e.ne)
+	binary.LittleEndian.PutUint32(e.b[12:], e.nl)
+	binary.LittleEndian.PutUint32(e.b[16:], e.ns)
+	return e.b
+}
+
+func (e *enc) u8(v uint8)   { e.b = append(e.b, v) }
+func (e *enc) u32(v uint32) { e.b = binary.LittleEndian.AppendUint32(e.b, v) }
+func (e *enc) u64(v uint64) { e.b = binary.LittleEndian.AppendUint64(e.b, v) }
+
+func (e *enc) str(s string) {
+	n := len(s)
+	if n > math.MaxUint32 {
+		n = 0 // cannot be represented; the C side sees an empty string
+		s = ""
+	}
+	e.u32(uint32(n))
+	e.b = append(e.b, s...)
+}
+
+func (e *enc) value(v *Value, depth int) {
+	if depth > maxDepth {
+		e.u8(tagEmpty)
+		return
+	}
+	switch v.kind {
+	case KindBool:
+		e.u8(tagBool)
+		e.u64(v.n)
+	case KindInt64:
+		e.u8(tagInt)
+		e.u64(v.n)
+	case KindFloat64:
+		e.u8(tagDouble)
+		e.u64(v.n)
+	case KindString:
+		e.u8(tagString)
+		e.str(v.str())
+	case KindBytes:
+		e.u8(tagBytes)
+		e.str(v.str())
+	case KindBoolSlice:
+		s := sliceView[bool](*v)
+		e.array(len(s))
+		for _, b := range s {
+			e.u8(tagBool)
+			if b {
+				e.u64(1)
+			} else {
+				e.u64(0)
+			}
+		}
+	case KindInt64Slice:
+		s := sliceView[int64](*v)
+		e.array(len(s))
+		for _, i := range s {
+			e.u8(tagInt)
+			e.u64(uint64(i))
+		}
+	case KindFloat64Slice:
+		s := sliceView[float64](*v)
+		e.array(len(s))
+		for _, f := range s {
+			e.u8(tagDouble)
+			e.u64(math.Float64bits(f))
+		}
+	case KindStringSlice:
+		s := sliceView[string](*v)
+		e.array(len(s))
+		for _, x := range s {
+			e.u8(tagString)
+			e.str(x)
+		}
+	case KindSlice:
+		s := sliceView[Value](*v)
+		e.array(len(s))
+		for k := range s {
+			e.value(&s[k], depth+1)
+		}
+	case KindMap:
+		s := sliceView[KeyValue](*v)
+		e.u8(tagKVList)
+		e.u32(uint32(len(s)))
+		e.na += uint32(len(s))
+		for k := range s {
+			e.attr(&s[k], depth+1)
+		}
+	default:
+		e.u8(tagEmpty)
+	}
+}
+
+func (e *enc) array(n int) {
+	e.u8(tagArray)
+	e.u32(uint32(n))
+	e.nv += uint32(n)
+}
+
+func (e *enc) attr(kv *KeyValue, depth int) {
+	e.str(kv.Key)
+	e.value(&kv.Value, depth)
+}
+
+// attrs writes an attribute list; overflow (may be nil) is repeated extra times.
+func (e *enc) attrs(kvs []KeyValue, extra uint32, overflow *KeyValue) {
+	if extra > maxExtra {
+		extra = maxExtra
+	}
+	if overflow == nil {
+		extra = 0
+	}
+	e.u32(uint32(len(kvs)))
+	e.u32(extra)
+	e.na += uint32(len(kvs)) + extra
+	for k := range kvs {
+		e.attr(&kvs[k], 0)
+	}
+	if extra > 0 {
+		e.attr(overflow, 0)
+	}
+}
