@@ -4,7 +4,7 @@
 
 use core::ffi::c_void;
 use std::alloc::{self, Layout};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ptel_sys as sys;
@@ -123,13 +123,13 @@ unsafe extern "C" fn ids_fill(ud: *mut c_void, out: *mut u8, len: usize) {
     }
     // SAFETY: ud is the address of a Box<dyn IdGenerator> inside a live Hooks;
     // the core passes a writable buffer of `len` bytes.
-    let (gen, buf) = unsafe {
+    let (ids, buf) = unsafe {
         (
             &*(ud as *const Box<dyn IdGenerator>),
             core::slice::from_raw_parts_mut(out, len),
         )
     };
-    if catch_unwind(AssertUnwindSafe(|| gen.fill(buf))).is_err() {
+    if catch_unwind(AssertUnwindSafe(|| ids.fill(buf))).is_err() {
         buf.fill(0);
     }
 }

@@ -2,18 +2,18 @@
 //! (borrowed), plus the plain values [`SpanContext`], [`Decision`] and
 //! [`Limits`].
 
-use core::ffi::{c_char, c_void, CStr};
+use core::ffi::{CStr, c_char, c_void};
 use core::fmt;
 use core::ptr::NonNull;
 use std::ffi::CString;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use ptel_sys as sys;
 
 use crate::attr::c_str;
 use crate::callbacks::rust_allocator;
-use crate::error::{check_diag, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, check_diag};
 
 /// Identity of a span as it propagates: trace id, span id, all 8 W3C trace
 /// flag bits and whether it came from another process.

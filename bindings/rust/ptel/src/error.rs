@@ -1,6 +1,6 @@
 //! Errors: a C status code plus the optional diagnostics (`ptel_diag`).
 
-use core::ffi::{c_int, CStr};
+use core::ffi::{CStr, c_int};
 use core::fmt;
 
 use ptel_sys as sys;

@@ -3,7 +3,7 @@
 
 use ptel_sys as sys;
 
-use crate::error::{check_diag, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, check_diag};
 
 /// The message types the renderer knows at top level.
 ///

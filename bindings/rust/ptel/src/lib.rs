@@ -57,7 +57,7 @@
 //!
 //! ## Features
 //!
-//! * `opentelemetry`: [`Context::from_otel`] and conversions between
+//! * `opentelemetry`: `Context::from_otel` and conversions between
 //!   [`SpanContext`] and `opentelemetry::trace::SpanContext`.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -66,7 +66,7 @@ mod attr;
 mod callbacks;
 mod context;
 mod error;
-// mod host;
+mod host;
 pub mod json;
 mod metrics;
 #[cfg(feature = "opentelemetry")]
@@ -78,13 +78,13 @@ pub use attr::{AttrValue, KeyValue};
 pub use callbacks::{Clock, IdGenerator};
 pub use context::{Context, ContextBuilder, ContextRef, Decision, Limits, SpanContext};
 pub use error::{Error, ErrorKind, Result};
-/* pub use host::{
-    Aggregator, AggregatorOptions, AggregatorStats, ExportOptions, HostPolicy, Invocation, InvocationBuilder, Outcome,
-    Reason, Report, Temporality, TimePolicy,
-}; */
+pub use host::{
+    Aggregator, AggregatorOptions, AggregatorStats, ExportOptions, HostPolicy, Invocation,
+    InvocationBuilder, Outcome, Reason, Report, Temporality, TimePolicy,
+};
 pub use metrics::{
-    default_histogram_bounds, Built, Counter, Gauge, Histogram, InstrumentBuilder, Number,
-    UpDownCounter,
+    Built, Counter, Gauge, Histogram, InstrumentBuilder, Number, UpDownCounter,
+    default_histogram_bounds,
 };
 pub use recorder::{
     DropCounts, Recorder, RecorderBuilder, Span, SpanBuilder, SpanKind, StatusCode,

@@ -6,7 +6,7 @@ use core::marker::PhantomData;
 
 use ptel_sys as sys;
 
-use crate::attr::{c_str, with_attrs_once, KeyValue};
+use crate::attr::{KeyValue, c_str, with_attrs_once};
 use crate::context::SpanContext;
 use crate::recorder::{Recorder, Span};
 

@@ -42,7 +42,7 @@ impl From<&ot::SpanContext> for SpanContext {
 
 impl From<SpanContext> for ot::SpanContext {
     /// An `opentelemetry` span context with an empty trace state (use
-    /// [`Context::otel_span_context`] to keep the context's tracestate).
+    /// [`ContextRef::otel_span_context`](crate::ContextRef::otel_span_context) to keep the context's tracestate).
     ///
     /// ```
     /// let sc = ptel::SpanContext::new([1; 16], [2; 8], 1);

@@ -8,8 +8,8 @@ use core::marker::PhantomData;
 
 use ptel_sys as sys;
 
-use crate::attr::{with_attrs, with_attrs_once, AttrValue, KeyValue};
-use crate::callbacks::{rust_allocator, Clock, Hooks, IdGenerator};
+use crate::attr::{AttrValue, KeyValue, with_attrs, with_attrs_once};
+use crate::callbacks::{Clock, Hooks, IdGenerator, rust_allocator};
 use crate::context::{Context, SpanContext};
 use crate::error::{Error, ErrorKind, Result};
 

@@ -4,7 +4,7 @@
 
 use ptel_sys as sys;
 
-use crate::error::{check_diag, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, check_diag};
 
 /// A parsed `traceparent` value.
 ///
