@@ -107,6 +107,18 @@ uint64_t ptel_recorder_now(const ptel_recorder *rec) {
     return rec->base_real + (ptel__clock_monotonic(&rec->clock) - rec->base_mono);
 }
 
+static void rec_add_saturating(uint32_t *counter, uint32_t add) {
+    *counter = add > UINT32_MAX - *counter ? UINT32_MAX : *counter + add;
+}
+
+void ptel_recorder_add_drops(ptel_recorder *rec, const ptel_drop_counts *add) {
+    if (!rec || !add) return;
+    rec_add_saturating(&rec->drops.spans, add->spans);
+    rec_add_saturating(&rec->drops.metrics, add->metrics);
+    rec_add_saturating(&rec->drops.metric_points, add->metric_points);
+    rec_add_saturating(&rec->drops.errors, add->errors);
+}
+
 void ptel_recorder_drops(const ptel_recorder *rec, ptel_drop_counts *out) {
     if (!out) return;
     if (rec)
@@ -547,7 +559,10 @@ int ptel_span_record(ptel_span **out, ptel_recorder *rec, const ptel_span_data *
     }
     PTEL__KEEP(ptel_span_set_status(s, d->status_code, d->status_description.ptr,
                                     d->status_description.len));
-    PTEL__KEEP(ptel_span_end(s, d->end_unix_nano));
+    rec_add_saturating(&s->attrs.dropped, d->dropped_attributes_count);
+    rec_add_saturating(&s->dropped_events, d->dropped_events_count);
+    rec_add_saturating(&s->dropped_links, d->dropped_links_count);
+    if (!d->open) PTEL__KEEP(ptel_span_end(s, d->end_unix_nano));
 #undef PTEL__KEEP
     return first;
 }

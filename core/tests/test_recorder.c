@@ -495,7 +495,47 @@ static void test_span_record_parent_by_id(void) {
     ptel_context_free(ctx);
 }
 
+/* Drops a binding counted on its side, and a span recorded open. */
+static void test_span_record_drops_and_open(void) {
+    fx_env env = {0};
+    ptel_context *ctx = fx_context(PTEL_DECISION_RECORD_AND_SAMPLE, NULL);
+    ptel_recorder *rec = fx_recorder(&env, ctx, true);
+    ptel_span_data d;
+    memset(&d, 0, sizeof d);
+    d.name.ptr = "busy";
+    d.name.len = 4;
+    d.dropped_attributes_count = 3;
+    d.dropped_events_count = 4;
+    d.dropped_links_count = UINT32_MAX;
+    d.open = true;
+    ptel_span *s;
+    CHECK_EQ_INT(ptel_span_record(&s, rec, &d), 0);
+    CHECK(ptel_span_is_recording(s)); /* still open */
+    ptel_drop_counts add = {1, 2, 3, 4};
+    ptel_recorder_add_drops(rec, &add);
+    ptel_recorder_add_drops(rec, &add);
+    const uint8_t *out;
+    size_t len;
+    ptel_recorder_finish(rec, &out, &len);
+    ptel__field span, f;
+    CHECK_EQ_INT(count_fields(out, len, 2), 0);
+    CHECK(find_field(out, len, 4, 0, &span));
+    CHECK(find_field(span.data, span.len, 10, 0, &f));
+    CHECK_EQ_INT(f.value, 3);
+    CHECK(find_field(span.data, span.len, 12, 0, &f));
+    CHECK_EQ_INT(f.value, 4);
+    CHECK(find_field(span.data, span.len, 14, 0, &f));
+    CHECK_EQ_INT(f.value, UINT32_MAX);
+    CHECK(find_field(out, len, 5, 0, &f));
+    unsigned char want[16];
+    size_t n = test_unhex(want, "0802 1004 1806 2008");
+    CHECK_BYTES(f.data, f.len, want, n);
+    ptel_recorder_free(rec);
+    ptel_context_free(ctx);
+}
+
 int main(void) {
+    RUN(test_span_record_drops_and_open);
     RUN(test_span_record_parent_by_id);
     RUN(test_zero_id_generator_falls_back);
     RUN(test_simple_span_bytes);

@@ -78,6 +78,10 @@ typedef struct ptel_drop_counts {
 /** Copy the drop counters into `out`. */
 PTEL_API void ptel_recorder_drops(const ptel_recorder *rec, ptel_drop_counts *out);
 
+/** Add drops a binding counted on its side (calls it refused without
+ * crossing into C) to the recorder's counters, saturating. */
+PTEL_API void ptel_recorder_add_drops(ptel_recorder *rec, const ptel_drop_counts *add);
+
 /* ---- spans ----------------------------------------------------------------- */
 
 /** Start a span named `name` (UTF-8, `name_len` bytes). `parent` is another
@@ -172,6 +176,12 @@ typedef struct ptel_span_data {
     uint32_t status_code;
     ptel_str status_description;
     const uint8_t *span_id; /**< 8 bytes to use as the span id, or NULL to generate */
+    /** Drops the binding counted on its side (it bounds its own buffers),
+     * added to what the recorder counts itself. */
+    uint32_t dropped_attributes_count;
+    uint32_t dropped_events_count;
+    uint32_t dropped_links_count;
+    bool open; /**< record but do not end: reported as an open span at finish */
 } ptel_span_data;
 
 /** Record a complete span: the same as start, attributes, events, links,
