@@ -13,6 +13,13 @@ package ptel
 #include <stdlib.h>
 #include <string.h>
 #include "../../core/src/ptel.c"
+// Until core/src/ptel.c lists the host modules (core/tests/unity_complete.sh
+// fails without them), build with CGO_CFLAGS=-DGOP_TMP_HOST_MODULES.
+#ifdef GOP_TMP_HOST_MODULES
+#include "../../core/src/host_invocation.c"
+#include "../../core/src/host_assemble.c"
+#include "../../core/src/host_aggregate.c"
+#endif
 
 // ---- manual clock -----------------------------------------------------------
 
@@ -503,6 +510,157 @@ static int gop_context_from_env(ptel_context **out, const char *vals, int64_t l0
     for (int k = 0; k < 4; k++) free(e.values[k]);
     return rc;
 }
+
+// ---- host ----------------------------------------------------------------------------
+
+static int gop_rd_span_context(gop_rd *r, ptel_span_context *sc) {
+    memset(sc, 0, sizeof *sc);
+    const uint8_t *tid = gop_rd_bytes(r, 16), *sid = gop_rd_bytes(r, 8);
+    if (!tid || !sid) return 0;
+    memcpy(sc->trace_id, tid, 16);
+    memcpy(sc->span_id, sid, 8);
+    sc->trace_flags = gop_rd_u8(r);
+    sc->is_remote = gop_rd_u8(r) != 0;
+    return r->ok;
+}
+
+// ptel_invocation_begin from a record of its options. The payload is always
+// copied into the invocation (copy_payload), since Go memory is not kept.
+static int gop_invocation_begin(ptel_invocation **out, const uint8_t *buf, size_t len,
+                                gop_clock *clock, ptel_diag *diag) {
+    static const ptel_str gop_no_keys[1] = {{"", 0}};
+    gop_rd r = {buf, buf + len, 1};
+    gop_scratch s = {NULL, 0, 0};
+    ptel_invocation_options o;
+    ptel_host_policy p;
+    ptel_invocation_options_init(&o);
+    ptel_host_policy_init(&p);
+    int rc = PTEL_E_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!gop_reserve(&r, &s) || !gop_rd_span_context(&r, &o.parent)) goto done;
+    o.tracestate = gop_rd_str(&r);
+    o.baggage = gop_rd_str(&r);
+    o.decision = gop_rd_u32(&r);
+    o.plugin_name = gop_rd_str(&r);
+    o.plugin_version = gop_rd_str(&r);
+    o.hook = gop_rd_str(&r);
+    o.span_name = gop_rd_str(&r);
+    const uint8_t *sid = gop_rd_bytes(&r, 8);
+    if (sid) memcpy(o.span_id, sid, 8);
+    o.start_unix_nano = gop_rd_u64(&r);
+    o.features = gop_rd_u64(&r);
+    o.context_is_remote = gop_rd_u8(&r) != 0;
+    if (!gop_rd_attrs(&r, &s, &o.attributes, &o.attribute_count)) goto done;
+    uint32_t lim[11];
+    for (int k = 0; k < 11; k++) lim[k] = gop_rd_u32(&r);
+    p.limits.attribute_count = lim[0];
+    p.limits.attribute_value_length = lim[1];
+    p.limits.attribute_depth = lim[2];
+    p.limits.event_count = lim[3];
+    p.limits.link_count = lim[4];
+    p.limits.attributes_per_event = lim[5];
+    p.limits.attributes_per_link = lim[6];
+    p.limits.span_count = lim[7];
+    p.limits.metric_count = lim[8];
+    p.limits.metric_cardinality = lim[9];
+    p.limits.payload_bytes = lim[10];
+    if (gop_rd_u8(&r)) p.time_slack_ns = gop_rd_u64(&r);
+    p.time_policy = gop_rd_u32(&r);
+    if (gop_rd_u8(&r)) {
+        uint32_t n = gop_rd_u32(&r);
+        ptel_str *keys = n ? gop_take(&s, (size_t)n * sizeof *keys) : NULL;
+        if (n && !keys) goto done;
+        for (uint32_t k = 0; k < n; k++) keys[k] = gop_rd_str(&r);
+        p.reserved_keys = n ? keys : gop_no_keys;
+        p.reserved_key_count = n;
+    }
+    p.accept_record_only = gop_rd_u8(&r) != 0;
+    p.copy_payload = true;
+    if (!r.ok) goto done;
+    o.policy = &p;
+    o.clock = gop_clock_of(clock);
+    rc = ptel_invocation_begin(out, &o, diag);
+    s.used = 0;
+done:
+    if (rc == PTEL_E_INVALID_ARGUMENT && !*out && !r.ok)
+        ptel__fail(diag, rc, 0, 0, "malformed options record");
+    free(s.p);
+    return rc;
+}
+
+static int gop_rd_export_opts(gop_rd *r, gop_scratch *s, ptel_export_options *o) {
+    ptel_export_options_init(o);
+    if (!gop_reserve(r, s) ||
+        !gop_rd_attrs(r, s, &o->resource_attributes, &o->resource_attribute_count))
+        return 0;
+    o->resource_schema_url = gop_rd_str(r);
+    o->host_scope_name = gop_rd_str(r);
+    o->host_scope_version = gop_rd_str(r);
+    o->include_invocation_span = gop_rd_u8(r) == 0;
+    return r->ok;
+}
+
+enum {
+    GOP_EXPORT_TRACES = 1,
+    GOP_EXPORT_METRICS = 2,
+    GOP_EXPORT_SCOPE_SPANS = 3,
+    GOP_EXPORT_SCOPE_METRICS = 4,
+    GOP_EXPORT_AGGREGATOR = 5,
+    GOP_WRAP_TRACES = 6,
+    GOP_WRAP_METRICS = 7
+};
+
+// Every export call, with its options as a record. `in` is the input of the
+// wraps; `agg` and `temporality` are the aggregator's.
+static int gop_export(int what, const ptel_invocation *inv, ptel_aggregator *agg,
+                      uint32_t temporality, const uint8_t *opts, size_t opts_len,
+                      const uint8_t *in, size_t in_len, uint8_t *buf, size_t cap,
+                      size_t *out_len) {
+    gop_rd r = {opts, opts + opts_len, 1};
+    gop_scratch s = {NULL, 0, 0};
+    ptel_export_options o;
+    int rc = PTEL_E_INVALID_ARGUMENT;
+    *out_len = 0;
+    if (!gop_rd_export_opts(&r, &s, &o)) goto done;
+    switch (what) {
+    case GOP_EXPORT_TRACES:
+        rc = ptel_invocation_export_traces(inv, &o, buf, cap, out_len);
+        break;
+    case GOP_EXPORT_METRICS:
+        rc = ptel_invocation_export_metrics(inv, &o, buf, cap, out_len);
+        break;
+    case GOP_EXPORT_SCOPE_SPANS:
+        rc = ptel_invocation_export_scope_spans(inv, &o, buf, cap, out_len);
+        break;
+    case GOP_EXPORT_SCOPE_METRICS:
+        rc = ptel_invocation_export_scope_metrics(inv, &o, buf, cap, out_len);
+        break;
+    case GOP_EXPORT_AGGREGATOR:
+        rc = ptel_aggregator_export(agg, &o, temporality, buf, cap, out_len);
+        break;
+    case GOP_WRAP_TRACES:
+        rc = ptel_export_traces_wrap(&o, in, in_len, buf, cap, out_len);
+        break;
+    case GOP_WRAP_METRICS:
+        rc = ptel_export_metrics_wrap(&o, in, in_len, buf, cap, out_len);
+        break;
+    default:
+        break;
+    }
+done:
+    free(s.p);
+    return rc;
+}
+
+static int gop_aggregator_new(ptel_aggregator **out, uint32_t cardinality, uint32_t metrics,
+                              gop_clock *clock) {
+    ptel_aggregator_options o;
+    ptel_aggregator_options_init(&o);
+    if (cardinality) o.cardinality_limit = cardinality;
+    if (metrics) o.metric_limit = metrics;
+    o.clock = gop_clock_of(clock);
+    return ptel_aggregator_new(out, &o);
+}
 */
 import "C"
 
@@ -860,4 +1018,173 @@ func cMetricRecord(g, m unsafe.Pointer, isInt bool, i int64, d float64, rec []by
 		cbytes(rec), C.size_t(len(rec)))
 	runtime.KeepAlive(rec)
 	return int32(rc)
+}
+
+// ---- host ----------------------------------------------------------------------------
+
+type cReport = C.ptel_report
+
+func cInvocationBegin(rec []byte, clock unsafe.Pointer) (unsafe.Pointer, error) {
+	var out *C.ptel_invocation
+	var d C.ptel_diag
+	rc := C.gop_invocation_begin(&out, cbytes(rec), C.size_t(len(rec)), (*C.gop_clock)(clock), &d)
+	runtime.KeepAlive(rec)
+	return unsafe.Pointer(out), diagError("begin invocation", rc, &d)
+}
+
+func cInvocationFree(p unsafe.Pointer) { C.ptel_invocation_free((*C.ptel_invocation)(p)) }
+
+func cInvocationContext(p unsafe.Pointer) unsafe.Pointer {
+	return unsafe.Pointer(C.ptel_invocation_context((*C.ptel_invocation)(p)))
+}
+
+func cInvocationSpanContext(p unsafe.Pointer) (tid [16]byte, sid [8]byte, flags uint8, remote bool) {
+	var sc C.ptel_span_context
+	C.ptel_invocation_span_context((*C.ptel_invocation)(p), &sc)
+	for k := range tid {
+		tid[k] = byte(sc.trace_id[k])
+	}
+	for k := range sid {
+		sid[k] = byte(sc.span_id[k])
+	}
+	return tid, sid, uint8(sc.trace_flags), bool(sc.is_remote)
+}
+
+func cInvocationEnd(p unsafe.Pointer, payload []byte, outcome uint32, errorType string, rep *cReport) error {
+	var d C.ptel_diag
+	rc := C.ptel_invocation_end((*C.ptel_invocation)(p), cbytes(payload), C.size_t(len(payload)),
+		C.uint32_t(outcome), cstr(errorType), C.size_t(len(errorType)), rep, &d)
+	runtime.KeepAlive(payload)
+	runtime.KeepAlive(errorType)
+	return diagError("end invocation", rc, &d)
+}
+
+func reportFromC(c *cReport) Report {
+	r := Report{
+		Rejected:             c.status == C.PTEL_E_REJECTED,
+		SpansAccepted:        uint32(c.spans_accepted),
+		SpansDropped:         uint32(c.spans_dropped),
+		SpansModified:        uint32(c.spans_modified),
+		OpenSpans:            uint32(c.open_spans),
+		MetricsAccepted:      uint32(c.metrics_accepted),
+		MetricsDropped:       uint32(c.metrics_dropped),
+		PointsAccepted:       uint32(c.points_accepted),
+		PointsDropped:        uint32(c.points_dropped),
+		PluginDroppedSpans:   uint32(c.plugin_dropped_spans),
+		PluginDroppedMetrics: uint32(c.plugin_dropped_metrics),
+		PluginDroppedPoints:  uint32(c.plugin_dropped_points),
+		PluginErrors:         uint32(c.plugin_errors),
+		FirstReason:          Reason(c.first_reason),
+		First: Diag{Status: ErrorCode(c.first.status), Field: uint32(c.first.field),
+			Offset: uint64(c.first.offset)},
+		raw: *c,
+	}
+	if c.first.reason != nil {
+		r.First.Message = C.GoString(c.first.reason)
+	}
+	for k := range r.Reasons {
+		r.Reasons[k] = uint32(c.reasons[k])
+	}
+	return r
+}
+
+func cReportJSON(c *cReport) string {
+	b, rc := cSized(1024, func(buf []byte, n *C.size_t) C.int {
+		return C.ptel_report_to_json(c, (*C.char)(unsafe.Pointer(cbytes(buf))), C.size_t(len(buf)), n)
+	})
+	if rc != 0 {
+		return ""
+	}
+	return string(b)
+}
+
+const (
+	exportTraces        = C.GOP_EXPORT_TRACES
+	exportMetrics       = C.GOP_EXPORT_METRICS
+	exportScopeSpans    = C.GOP_EXPORT_SCOPE_SPANS
+	exportScopeMetrics  = C.GOP_EXPORT_SCOPE_METRICS
+	exportAggregator    = C.GOP_EXPORT_AGGREGATOR
+	exportWrapTraces    = C.GOP_WRAP_TRACES
+	exportWrapMetrics   = C.GOP_WRAP_METRICS
+	errBufferTooSmallRC = C.PTEL_E_BUFFER_TOO_SMALL
+)
+
+// cExport runs an export call with a size query; the aggregator's output may
+// grow between the query and the call, hence the loop.
+func cExport(what int, inv, agg unsafe.Pointer, temporality uint32, opts, in []byte) ([]byte, error) {
+	buf := make([]byte, 4096)
+	for tries := 0; ; tries++ {
+		var n C.size_t
+		rc := C.gop_export(C.int(what), (*C.ptel_invocation)(inv), (*C.ptel_aggregator)(agg),
+			C.uint32_t(temporality), cbytes(opts), C.size_t(len(opts)), cbytes(in),
+			C.size_t(len(in)), cbytes(buf), C.size_t(len(buf)), &n)
+		runtime.KeepAlive(opts)
+		runtime.KeepAlive(in)
+		if rc == errBufferTooSmallRC && int(n) > len(buf) && tries < 8 {
+			buf = make([]byte, int(n)+int(n)/8+64)
+			continue
+		}
+		if rc != 0 {
+			return nil, diagError("export", rc, nil)
+		}
+		return buf[:n], nil
+	}
+}
+
+func cAggregatorNew(cardinality, metrics uint32, clock unsafe.Pointer) (unsafe.Pointer, error) {
+	var out *C.ptel_aggregator
+	rc := C.gop_aggregator_new(&out, C.uint32_t(cardinality), C.uint32_t(metrics), (*C.gop_clock)(clock))
+	return unsafe.Pointer(out), diagError("new aggregator", rc, nil)
+}
+
+func cAggregatorFree(p unsafe.Pointer) { C.ptel_aggregator_free((*C.ptel_aggregator)(p)) }
+
+func cAggregatorAdd(agg, inv unsafe.Pointer) error {
+	rc := C.ptel_aggregator_add((*C.ptel_aggregator)(agg), (*C.ptel_invocation)(inv))
+	return diagError("aggregate", rc, nil)
+}
+
+func cAggregatorStats(agg unsafe.Pointer) AggregatorStats {
+	var s C.ptel_aggregator_stats
+	C.ptel_aggregator_get_stats((*C.ptel_aggregator)(agg), &s)
+	return AggregatorStats{
+		Invocations:       uint64(s.invocations),
+		PointsAdded:       uint64(s.points_added),
+		PointsOverflowed:  uint64(s.points_overflowed),
+		PointsConflicting: uint64(s.points_conflicting),
+		MetricsDropped:    uint64(s.metrics_dropped),
+		Metrics:           uint32(s.metrics),
+		Streams:           uint32(s.streams),
+	}
+}
+
+func cJSONRender(msg uint32, data []byte) ([]byte, error) {
+	var out *C.char
+	var n C.size_t
+	var d C.ptel_diag
+	rc := C.ptel_json_render_alloc(&out, &n, C.uint32_t(msg), cbytes(data), C.size_t(len(data)), nil, &d)
+	runtime.KeepAlive(data)
+	if rc != 0 {
+		return nil, diagError("render JSON", rc, &d)
+	}
+	b := C.GoBytes(unsafe.Pointer(out), C.int(n))
+	C.ptel_json_free(out, n, nil)
+	return b, nil
+}
+
+func cTraceparentParse(s string) (tid [16]byte, sid [8]byte, flags uint8, err error) {
+	var tp C.ptel_traceparent
+	var d C.ptel_diag
+	rc := C.ptel_traceparent_parse(&tp, cstr(s), C.size_t(len(s)), &d)
+	runtime.KeepAlive(s)
+	if rc != 0 {
+		return tid, sid, 0, diagError("parse traceparent", rc, &d)
+	}
+	for k := range tid {
+		tid[k] = byte(tp.trace_id[k])
+	}
+	for k := range sid {
+		sid[k] = byte(tp.parent_id[k])
+	}
+	return tid, sid, uint8(tp.trace_flags), nil
 }
