@@ -17,6 +17,7 @@ static const struct {
     {"export", cli_cmd_export,
      "--context FILE [--resource k=v]... [--metrics] [--json] [-o FILE] FILE|-"},
     {"demo-plugin", cli_cmd_demo_plugin, "--context FILE [--input TEXT] -o FILE"},
+    {"tree", cli_cmd_tree, "[--ascii] [--ids] TRACES_FILE [METRICS_FILE]"},
 };
 
 static void cli_usage(FILE *f) {

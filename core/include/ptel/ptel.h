@@ -18,5 +18,6 @@
 #include "recorder.h"
 #include "host.h"
 #include "json.h"
+#include "console.h"
 
 #endif
