@@ -769,6 +769,15 @@ pub struct ptel_span_data {
     pub status_description: ptel_str,
     /// 8 bytes to use as the span id, or NULL to generate
     pub span_id: *const u8,
+    /// ```text
+    /// Drops the binding counted on its side (it bounds its own buffers),
+    /// added to what the recorder counts itself.
+    /// ```
+    pub dropped_attributes_count: u32,
+    pub dropped_events_count: u32,
+    pub dropped_links_count: u32,
+    /// record but do not end: reported as an open span at finish
+    pub open: bool,
 }
 
 impl Default for ptel_span_data {
@@ -1441,6 +1450,11 @@ extern "C" {
     pub fn ptel_recorder_now(rec: *const ptel_recorder) -> u64;
     /// Copy the drop counters into `out`.
     pub fn ptel_recorder_drops(rec: *const ptel_recorder, out: *mut ptel_drop_counts);
+    /// ```text
+    /// Add drops a binding counted on its side (calls it refused without
+    /// crossing into C) to the recorder's counters, saturating.
+    /// ```
+    pub fn ptel_recorder_add_drops(rec: *mut ptel_recorder, add: *const ptel_drop_counts);
     /// ```text
     /// Start a span named `name` (UTF-8, `name_len` bytes). `parent` is another
     /// span of this recorder, or NULL for the context's span. `kind` is a
@@ -2137,7 +2151,7 @@ mod layout_tests {
     }
     #[test]
     fn layout_ptel_span_data() {
-        assert_eq!(size_of::<ptel_span_data>(), 136);
+        assert_eq!(size_of::<ptel_span_data>(), 152);
         assert_eq!(align_of::<ptel_span_data>(), 8);
         assert_eq!(offset_of!(ptel_span_data, parent), 0);
         assert_eq!(offset_of!(ptel_span_data, parent_span_id), 8);
@@ -2154,6 +2168,10 @@ mod layout_tests {
         assert_eq!(offset_of!(ptel_span_data, status_code), 104);
         assert_eq!(offset_of!(ptel_span_data, status_description), 112);
         assert_eq!(offset_of!(ptel_span_data, span_id), 128);
+        assert_eq!(offset_of!(ptel_span_data, dropped_attributes_count), 136);
+        assert_eq!(offset_of!(ptel_span_data, dropped_events_count), 140);
+        assert_eq!(offset_of!(ptel_span_data, dropped_links_count), 144);
+        assert_eq!(offset_of!(ptel_span_data, open), 148);
     }
     #[test]
     fn layout_ptel_metric_options() {

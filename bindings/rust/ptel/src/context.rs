@@ -782,10 +782,10 @@ impl ContextRef {
     /// let ctx = ptel::Context::from_w3c(
     ///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "", "")?;
     /// let r: &ptel::ContextRef = &ctx;
-    /// assert_eq!(r.to_owned()?.encode(), ctx.encode());
+    /// assert_eq!(r.to_context()?.encode(), ctx.encode());
     /// # Ok::<(), ptel::Error>(())
     /// ```
-    pub fn to_owned(&self) -> Result<Context> {
+    pub fn to_context(&self) -> Result<Context> {
         Context::decode(&self.encode())
     }
 

@@ -1079,7 +1079,7 @@ pub struct AggregatorStats {
 /// ```
 /// let agg = ptel::Aggregator::new(Default::default())?;
 /// let mut inv = ptel::Invocation::builder().plugin("p", "1").begin()?;
-/// let ctx = inv.context().to_owned()?;
+/// let ctx = inv.context().to_context()?;
 /// let mut rec = ptel::Recorder::new(&ctx);
 /// rec.i64_counter("hits").build().add(3, &[]);
 /// inv.end(rec.finish(), ptel::Outcome::Ok, "")?;

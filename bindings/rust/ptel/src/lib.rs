@@ -110,6 +110,13 @@ pub fn version() -> &'static str {
 /// ```
 pub const PROTOCOL_VERSION: u32 = sys::PTEL_PROTOCOL_VERSION;
 
+/// How many frees and reallocations from the core passed a size that
+/// disagreed with the block's (a bookkeeping bug; tests assert 0).
+#[doc(hidden)]
+pub fn __allocator_size_mismatches() -> usize {
+    callbacks::SIZE_MISMATCHES.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// Run a C function that writes into a caller buffer with a size query
 /// (`PTEL_E_BUFFER_TOO_SMALL` with the size in `*len`), returning the bytes.
 pub(crate) fn size_query(
