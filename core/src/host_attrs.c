@@ -306,9 +306,7 @@ static bool host_attr_eq(const uint8_t *k, size_t n, const char *s, size_t sn) {
     return n == sn && (n == 0 || memcmp(k, s, n) == 0);
 }
 
-static bool host_attr_reserved(const ptel_invocation *inv, const host_list_cfg *cfg,
-                               const uint8_t *k, size_t n) {
-    if (cfg->metric && host_attr_eq(k, n, "otel.metric.overflow", 20)) return true;
+static bool host_attr_reserved(const ptel_invocation *inv, const uint8_t *k, size_t n) {
     for (size_t i = 0; i < inv->reserved_count; i++) {
         ptel_str r = inv->reserved[i];
         if (!r.len) continue;
@@ -377,7 +375,7 @@ int ptel__host_list_scan(host_vctx *c, const uint8_t *msg, size_t len, const hos
         else if (cfg->drop_key.len &&
                  host_attr_eq(e->key, e->key_len, cfg->drop_key.ptr, cfg->drop_key.len))
             e->st.verdict = HOST_VERDICT_SILENT;
-        else if (host_attr_reserved(inv, cfg, e->key, e->key_len))
+        else if (host_attr_reserved(inv, e->key, e->key_len))
             e->st.verdict = PTEL_REASON_RESERVED_KEY;
         if (e->st.verdict >= 0 || !e->has_val) continue;
         host_w cw = {NULL, 0};

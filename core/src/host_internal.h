@@ -217,7 +217,6 @@ typedef struct host_list_cfg {
     uint32_t field;    /* field number of the entries in their message */
     uint32_t limit;    /* count limit; UINT32_MAX = none */
     uint32_t max_len;  /* value length limit; 0 = none */
-    bool metric;       /* data-point attributes: otel.metric.overflow is reserved too */
     ptel_str drop_key; /* removed without counting (error.type of open spans); may be empty */
 } host_list_cfg;
 

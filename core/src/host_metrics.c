@@ -165,7 +165,7 @@ static int host_met_exemplar(host_vctx *c, host_w *w, const ptel__field *xf, boo
         c->changed = true;
         ptel__host_note_n(c, PTEL_REASON_UNKNOWN_FIELD, odd, xf->start, 0);
     }
-    host_list_cfg cfg = {7, UINT32_MAX, 0, false, {NULL, 0}};
+    host_list_cfg cfg = {7, UINT32_MAX, 0, {NULL, 0}};
     host_list l;
     rc = ptel__host_list_scan(c, xf->data, xf->len, &cfg, &l);
     if (rc) return rc;
@@ -247,7 +247,9 @@ static int host_met_point(host_vctx *c, host_metric *m, const ptel__field *pf, h
     while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
         uint32_t want = PTEL__WT_I64;
         bool repeated = false;
-        switch (hist ? f.number + 100 : f.number) {
+        /* Histogram fields are numbered 100 + n here; anything past 99 is unknown. */
+        uint32_t key = f.number >= 100 ? 0 : hist ? f.number + 100 : f.number;
+        switch (key) {
         case 2:
         case 3:
         case 4:
@@ -398,7 +400,7 @@ static int host_met_point(host_vctx *c, host_metric *m, const ptel__field *pf, h
     }
     /* Attributes: a canonical sorted set; data points are exempt from the
      * count and length limits. */
-    host_list_cfg cfg = {hist ? 9u : 7u, UINT32_MAX, 0, true, {NULL, 0}};
+    host_list_cfg cfg = {hist ? 9u : 7u, UINT32_MAX, 0, {NULL, 0}};
     host_list l;
     rc = ptel__host_list_scan(c, pf->data, pf->len, &cfg, &l);
     if (!rc) rc = ptel__host_list_set(c, &l, &pt->attrs, &pt->attrs_len);

@@ -397,7 +397,7 @@ static int host_span_event(host_vctx *c, host_w *w, const ptel__field *ef, uint3
         ptel__host_note_n(c, PTEL_REASON_UNKNOWN_FIELD, odd, ef->start, 11);
     }
     host_list_cfg cfg = {
-        3, inv->limits.attributes_per_event, inv->limits.attribute_value_length, false, {NULL, 0}};
+        3, inv->limits.attributes_per_event, inv->limits.attribute_value_length, {NULL, 0}};
     host_list l;
     rc = ptel__host_list_scan(c, ef->data, ef->len, &cfg, &l);
     if (rc) return rc;
@@ -499,7 +499,7 @@ static int host_span_link(host_vctx *c, host_w *w, const ptel__field *lf, uint32
         ptel__host_note_n(c, PTEL_REASON_UNKNOWN_FIELD, odd, lf->start, 13);
     }
     host_list_cfg cfg = {
-        4, inv->limits.attributes_per_link, inv->limits.attribute_value_length, false, {NULL, 0}};
+        4, inv->limits.attributes_per_link, inv->limits.attribute_value_length, {NULL, 0}};
     host_list l;
     rc = ptel__host_list_scan(c, lf->data, lf->len, &cfg, &l);
     if (rc) return rc;
@@ -552,8 +552,12 @@ static int host_span_emit(host_vctx *c, host_w *w, const host_span *s) {
         host_w_fixed64(w, s->end);
     }
     host_list_cfg cfg = {
-        9, inv->limits.attribute_count, inv->limits.attribute_value_length, false, {NULL, 0}};
-    if (s->open) cfg.drop_key = (ptel_str){"error.type", 10};
+        9, inv->limits.attribute_count, inv->limits.attribute_value_length, {NULL, 0}};
+    if (s->open) {
+        /* The host's error.type takes one slot of the limit. */
+        cfg.drop_key = (ptel_str){"error.type", 10};
+        if (cfg.limit) cfg.limit--;
+    }
     host_list l;
     rc = ptel__host_list_scan(c, s->data, s->len, &cfg, &l);
     if (rc) return rc;

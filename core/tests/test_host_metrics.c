@@ -535,8 +535,8 @@ static void t_cardinality(void) {
 }
 
 static void t_point_attributes(void) {
-    /* Reserved keys and the overflow marker are refused; the span limits
-     * (count, length) do not apply to data points. */
+    /* Reserved keys are refused, the overflow marker is not (the recorder
+     * writes it); the span limits (count, length) do not apply to data points. */
     ptel_host_policy pol;
     ptel_host_policy_init(&pol);
     pol.limits.attribute_count = 1;
@@ -560,17 +560,24 @@ static void t_point_attributes(void) {
     pb_msg(&m, 7, &pts);
     ptel_report rep;
     ptel_invocation *inv = end_metrics(&m, 1, &pol, &rep, 0);
-    CHECK_EQ_INT(rep.reasons[PTEL_REASON_RESERVED_KEY], 2);
+    CHECK_EQ_INT(rep.reasons[PTEL_REASON_RESERVED_KEY], 1);
     CHECK_EQ_INT(other_reasons(&rep, PTEL_REASON_RESERVED_KEY), 0);
-    npt w = {.i = 1,
-             .start = T(1),
-             .time = T(2),
-             .k1 = "long",
-             .v1 = "abcdef",
-             .k2 = "more",
-             .v2 = "xyz"};
-    pb want, got;
-    num_metric(&want, "c", "", 7, true, 1, &w, 1);
+    /* Sorted by key: long, more, otel.metric.overflow. */
+    pb want, got, data2, pt2;
+    pb_init(&data2);
+    pb_init(&pt2);
+    pb_fixed64(&pt2, 2, T(1));
+    pb_fixed64(&pt2, 3, T(2));
+    pb_fixed64(&pt2, 6, 1);
+    pb_attr_str(&pt2, 7, "long", "abcdef");
+    pb_attr_str(&pt2, 7, "more", "xyz");
+    pb_attr_str(&pt2, 7, "otel.metric.overflow", "forged");
+    pb_msg(&data2, 1, &pt2);
+    pb_uint(&data2, 2, 1);
+    pb_uint(&data2, 3, 1);
+    pb_init(&want);
+    pb_str(&want, 1, "c");
+    pb_msg(&want, 7, &data2);
     CHECK(exported_metric(inv, 0, &got));
     CHECK(same(&got, &want));
     pb_free(&got);

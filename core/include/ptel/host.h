@@ -32,6 +32,8 @@
  *
  * One span (ended or open):
  *   span_count        spans beyond limits.span_count, in payload order
+ *   feature           spans when PTEL_FEATURE_SPANS is not accepted, open spans
+ *                     when PTEL_FEATURE_OPEN_SPANS is not
  *   not_sampled       any span under a DROP decision, or under RECORD_ONLY
  *                     unless policy.accept_record_only
  *   trace_id_mismatch trace_id absent or not the invocation's trace id
@@ -74,7 +76,8 @@
  *                  invocation's end with status ERROR and an error.type
  *                  attribute (the invocation's error type, or "span_not_ended"
  *                  when the invocation succeeded); an error.type the plugin
- *                  set is replaced
+ *                  set is replaced, and it takes one slot of the attribute
+ *                  count limit
  *   unknown_field  a field unknown to the OTLP schema inside a span, metric or
  *                  their parts is removed (unknown PluginTelemetry fields,
  *                  such as the reserved 10 and 11, are skipped silently)
@@ -201,8 +204,8 @@ typedef struct ptel_host_policy {
      * points or exemplars. An entry ending in '.' reserves a prefix. NULL with
      * count 0 = the defaults: service.name, service.namespace, service.version,
      * service.instance.id, telemetry.sdk., telemetry.distro., plugin.name,
-     * plugin.hook, plugin.version, plugin.outcome. "otel.metric.overflow" is
-     * always reserved on data points. */
+     * plugin.hook, plugin.version, plugin.outcome. (A data point may carry
+     * otel.metric.overflow: the recorder caps its own cardinality with it.) */
     const ptel_str *reserved_keys;
     size_t reserved_key_count;
     bool accept_record_only; /**< keep spans under RECORD_ONLY (for SDK adapters whose
