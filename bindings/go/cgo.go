@@ -13,13 +13,6 @@ package ptel
 #include <stdlib.h>
 #include <string.h>
 #include "../../core/src/ptel.c"
-// Until core/src/ptel.c lists the host modules (core/tests/unity_complete.sh
-// fails without them), build with CGO_CFLAGS=-DGOP_TMP_HOST_MODULES.
-#ifdef GOP_TMP_HOST_MODULES
-#include "../../core/src/host_invocation.c"
-#include "../../core/src/host_assemble.c"
-#include "../../core/src/host_aggregate.c"
-#endif
 
 // ---- manual clock -----------------------------------------------------------
 
@@ -188,28 +181,22 @@ static int gop_rd_attr(gop_rd *r, gop_scratch *s, ptel_attr *a, int depth) {
     return gop_rd_value(r, s, &a->value, depth);
 }
 
-enum { GOP_MAX_EXTRA = 65535 };
-
-// An attribute list: u32 count, u32 extra, the attributes and, when extra is
-// non-zero, one more attribute repeated `extra` times (the overflow beyond
-// the Go side's bound, which the recorder drops and counts).
-static int gop_rd_attrs(gop_rd *r, gop_scratch *s, const ptel_attr **out, size_t *count) {
-    uint32_t n = gop_rd_u32(r), extra = gop_rd_u32(r);
-    if (!r->ok || extra > GOP_MAX_EXTRA) return 0;
-    size_t total = (size_t)n + extra;
+// An attribute list: u32 count, u32 extra, the attributes. `extra` counts
+// attributes the Go side dropped to bound its buffers.
+static int gop_rd_attrs(gop_rd *r, gop_scratch *s, const ptel_attr **out, size_t *count,
+                        uint32_t *extra) {
+    uint32_t n = gop_rd_u32(r), x = gop_rd_u32(r);
+    if (!r->ok) return 0;
     ptel_attr *a = NULL;
-    if (total) {
-        a = gop_take(s, total * sizeof *a);
+    if (n) {
+        a = gop_take(s, (size_t)n * sizeof *a);
         if (!a) return 0;
     }
     for (uint32_t k = 0; k < n; k++)
         if (!gop_rd_attr(r, s, &a[k], 0)) return 0;
-    if (extra) {
-        if (!gop_rd_attr(r, s, &a[n], 0)) return 0;
-        for (uint32_t k = 1; k < extra; k++) a[n + k] = a[n];
-    }
     *out = a;
-    *count = total;
+    *count = n;
+    if (extra) *extra = x;
     return r->ok;
 }
 
@@ -222,7 +209,7 @@ static int gop_rd_link(gop_rd *r, gop_scratch *s, ptel_link_data *l) {
     l->context.trace_flags = gop_rd_u8(r);
     l->context.is_remote = gop_rd_u8(r) != 0;
     l->tracestate = gop_rd_str(r);
-    return gop_rd_attrs(r, s, &l->attrs, &l->attr_count);
+    return gop_rd_attrs(r, s, &l->attrs, &l->attr_count, NULL);
 }
 
 // Header of every record: how many C structures it needs.
@@ -233,11 +220,9 @@ static int gop_reserve(gop_rd *r, gop_scratch *s) {
     uint64_t bytes = na * sizeof(ptel_attr) + nv * sizeof(ptel_value) +
                      ne * sizeof(ptel_event_data) + nl * sizeof(ptel_link_data) +
                      ns * sizeof(ptel_str) + 64;
-    // Every structure but the overflow copies (at most GOP_MAX_EXTRA per
-    // list kind) takes at least one byte of the record: refuse counts the
-    // record cannot back, so a bad header never reserves much memory.
-    if (na + nv + ne + nl + ns > (uint64_t)(r->end - r->p) + 3 * (uint64_t)GOP_MAX_EXTRA + 8)
-        return 0;
+    // Every structure takes at least one byte of the record: refuse counts
+    // the record cannot back, so a bad header never reserves much memory.
+    if (na + nv + ne + nl + ns > (uint64_t)(r->end - r->p) + 8) return 0;
     return gop_scratch_reserve(s, (size_t)bytes);
 }
 
@@ -302,103 +287,55 @@ static int gop_rd_span(gop_rd *r, gop_scratch *s, gop_span_rec *sr) {
     d->status_code = gop_rd_u32(r);
     d->name = gop_rd_str(r);
     d->status_description = gop_rd_str(r);
-    if (!gop_rd_attrs(r, s, &d->attrs, &d->attr_count)) return 0;
+    if (!gop_rd_attrs(r, s, &d->attrs, &d->attr_count, &d->dropped_attributes_count)) return 0;
 
-    // Events: time, name, attributes; then `extra` empty events.
-    uint32_t n = gop_rd_u32(r), extra = gop_rd_u32(r);
-    if (!r->ok || extra > GOP_MAX_EXTRA) return 0;
-    size_t total = (size_t)n + extra;
-    ptel_event_data *ev = total ? gop_take(s, total * sizeof *ev) : NULL;
-    if (total && !ev) return 0;
+    // Events: time, name, attributes.
+    uint32_t n = gop_rd_u32(r);
+    d->dropped_events_count = gop_rd_u32(r);
+    if (!r->ok) return 0;
+    ptel_event_data *ev = n ? gop_take(s, (size_t)n * sizeof *ev) : NULL;
+    if (n && !ev) return 0;
     for (uint32_t k = 0; k < n; k++) {
         memset(&ev[k], 0, sizeof ev[k]);
         ev[k].time_unix_nano = gop_rd_u64(r);
         ev[k].name = gop_rd_str(r);
-        if (!gop_rd_attrs(r, s, &ev[k].attrs, &ev[k].attr_count)) return 0;
-    }
-    for (uint32_t k = 0; k < extra; k++) {
-        memset(&ev[n + k], 0, sizeof ev[n + k]);
-        ev[n + k].name.ptr = "";
-        ev[n + k].time_unix_nano = d->start_unix_nano;
+        if (!gop_rd_attrs(r, s, &ev[k].attrs, &ev[k].attr_count, NULL)) return 0;
     }
     d->events = ev;
-    d->event_count = total;
+    d->event_count = n;
 
-    // Links: context, tracestate, attributes; then `extra` copies of one.
+    // Links: context, tracestate, attributes.
     n = gop_rd_u32(r);
-    extra = gop_rd_u32(r);
-    if (!r->ok || extra > GOP_MAX_EXTRA) return 0;
-    total = (size_t)n + extra;
-    ptel_link_data *ln = total ? gop_take(s, total * sizeof *ln) : NULL;
-    if (total && !ln) return 0;
+    d->dropped_links_count = gop_rd_u32(r);
+    if (!r->ok) return 0;
+    ptel_link_data *ln = n ? gop_take(s, (size_t)n * sizeof *ln) : NULL;
+    if (n && !ln) return 0;
     for (uint32_t k = 0; k < n; k++)
         if (!gop_rd_link(r, s, &ln[k])) return 0;
-    if (extra) {
-        if (!gop_rd_link(r, s, &ln[n])) return 0;
-        for (uint32_t k = 1; k < extra; k++) ln[n + k] = ln[n];
-    }
     d->links = ln;
-    d->link_count = total;
+    d->link_count = n;
     return r->ok;
 }
 
-// Record one ended span (the hot path: the one crossing per span).
-static int gop_span_record(gop_rec *g, const uint8_t *buf, size_t len, ptel_span **out) {
+// Record one span: the one crossing per span. `open` records a span still
+// open at finish (everything but its end; reported in open_spans).
+static int gop_span_record(gop_rec *g, const uint8_t *buf, size_t len, int open) {
     gop_rd r = {buf, buf + len, 1};
     gop_span_rec sr;
-    *out = NULL;
     if (!gop_reserve(&r, &g->s) || !gop_rd_span(&r, &g->s, &sr)) return PTEL_E_INVALID_ARGUMENT;
-    return ptel_span_record(out, g->rec, &sr.d);
+    sr.d.open = open != 0;
+    return ptel_span_record(NULL, g->rec, &sr.d);
 }
 
-// Record a span that is still open at finish: everything but its end. Its
-// parent (when not the context's span) is recorded already, so a handle
-// exists. One crossing per open span, at finish only.
-static int gop_span_open(gop_rec *g, const uint8_t *buf, size_t len, const ptel_span *parent,
-                         ptel_span **out) {
-    gop_rd r = {buf, buf + len, 1};
-    gop_span_rec sr;
-    *out = NULL;
-    if (!gop_reserve(&r, &g->s) || !gop_rd_span(&r, &g->s, &sr)) return PTEL_E_INVALID_ARGUMENT;
-    ptel_span_data *d = &sr.d;
-    ptel_span *s = NULL;
-    int first = ptel_span_start_with_id(&s, g->rec, parent, d->name.ptr, d->name.len, d->kind,
-                                        d->start_unix_nano, d->span_id);
-    *out = s;
-    if (!ptel_span_is_recording(s)) return first;
-    int rc = ptel_span_set_attributes(s, d->attrs, d->attr_count);
-    if (rc && !first) first = rc;
-    for (size_t k = 0; k < d->event_count; k++) {
-        const ptel_event_data *e = &d->events[k];
-        rc = ptel_span_add_event(s, e->name.ptr, e->name.len, e->time_unix_nano, e->attrs,
-                                 e->attr_count);
-        if (rc && !first) first = rc;
-    }
-    for (size_t k = 0; k < d->link_count; k++) {
-        const ptel_link_data *l = &d->links[k];
-        rc = ptel_span_add_link(s, &l->context, l->tracestate.ptr, l->tracestate.len, l->attrs,
-                                l->attr_count);
-        if (rc && !first) first = rc;
-    }
-    rc = ptel_span_set_status(s, d->status_code, d->status_description.ptr,
-                              d->status_description.len);
-    if (rc && !first) first = rc;
-    return first;
-}
-
-// Finish: report the drops the Go side counted, then encode.
-// WORKAROUND until the core has ptel_recorder_add_drops (bindings/go/NOTES.md):
-// the counters are added directly; this is the only use of the recorder's
-// internals in the binding.
+// Finish: add the drops the Go side counted, then encode.
 static int gop_rec_finish(gop_rec *g, uint32_t spans, uint32_t errors, const uint8_t **out,
                           size_t *len) {
-    ptel_recorder *rec = g->rec;
-    if (!rec->finished) {
-        rec->drops.spans = rec->drops.spans > UINT32_MAX - spans ? UINT32_MAX : rec->drops.spans + spans;
-        rec->drops.errors =
-            rec->drops.errors > UINT32_MAX - errors ? UINT32_MAX : rec->drops.errors + errors;
-    }
-    return ptel_recorder_finish(rec, out, len);
+    ptel_drop_counts add;
+    memset(&add, 0, sizeof add);
+    add.spans = spans;
+    add.errors = errors;
+    ptel_recorder_add_drops(g->rec, &add);
+    return ptel_recorder_finish(g->rec, out, len);
 }
 
 // ---- metrics ---------------------------------------------------------------------
@@ -440,7 +377,7 @@ static int gop_metric_record(gop_rec *g, ptel_metric *m, int is_int, int64_t i, 
     }
     const ptel_attr *attrs = NULL;
     size_t count = 0;
-    if (!gop_rd_attrs(&r, &g->s, &attrs, &count)) return PTEL_E_INVALID_ARGUMENT;
+    if (!gop_rd_attrs(&r, &g->s, &attrs, &count, NULL)) return PTEL_E_INVALID_ARGUMENT;
     return is_int ? ptel_metric_record_int_ctx(m, i, attrs, count, ap)
                   : ptel_metric_record_double_ctx(m, dv, attrs, count, ap);
 }
@@ -550,7 +487,7 @@ static int gop_invocation_begin(ptel_invocation **out, const uint8_t *buf, size_
     o.start_unix_nano = gop_rd_u64(&r);
     o.features = gop_rd_u64(&r);
     o.context_is_remote = gop_rd_u8(&r) != 0;
-    if (!gop_rd_attrs(&r, &s, &o.attributes, &o.attribute_count)) goto done;
+    if (!gop_rd_attrs(&r, &s, &o.attributes, &o.attribute_count, NULL)) goto done;
     uint32_t lim[11];
     for (int k = 0; k < 11; k++) lim[k] = gop_rd_u32(&r);
     p.limits.attribute_count = lim[0];
@@ -591,7 +528,7 @@ done:
 static int gop_rd_export_opts(gop_rd *r, gop_scratch *s, ptel_export_options *o) {
     ptel_export_options_init(o);
     if (!gop_reserve(r, s) ||
-        !gop_rd_attrs(r, s, &o->resource_attributes, &o->resource_attribute_count))
+        !gop_rd_attrs(r, s, &o->resource_attributes, &o->resource_attribute_count, NULL))
         return 0;
     o->resource_schema_url = gop_rd_str(r);
     o->host_scope_name = gop_rd_str(r);
@@ -952,23 +889,10 @@ func cRecReset(g, ctx unsafe.Pointer) (uint64, error) {
 func cRecFree(g unsafe.Pointer) { C.gop_rec_free((*C.gop_rec)(g)) }
 
 // cSpanRecord is the one crossing per span.
-func cSpanRecord(g unsafe.Pointer, rec []byte) (unsafe.Pointer, int32) {
-	var out *C.ptel_span
-	rc := C.gop_span_record((*C.gop_rec)(g), cbytes(rec), C.size_t(len(rec)), &out)
+func cSpanRecord(g unsafe.Pointer, rec []byte, open bool) int32 {
+	rc := C.gop_span_record((*C.gop_rec)(g), cbytes(rec), C.size_t(len(rec)), cbool(open))
 	runtime.KeepAlive(rec)
-	return unsafe.Pointer(out), int32(rc)
-}
-
-func cSpanOpen(g unsafe.Pointer, rec []byte, parent unsafe.Pointer) (unsafe.Pointer, int32) {
-	var out *C.ptel_span
-	rc := C.gop_span_open((*C.gop_rec)(g), cbytes(rec), C.size_t(len(rec)),
-		(*C.ptel_span)(parent), &out)
-	runtime.KeepAlive(rec)
-	return unsafe.Pointer(out), int32(rc)
-}
-
-func cSpanIsRecording(s unsafe.Pointer) bool {
-	return bool(C.ptel_span_is_recording((*C.ptel_span)(s)))
+	return int32(rc)
 }
 
 // cRecFinish encodes the payload and appends it to dst.

@@ -14,7 +14,7 @@ import (
 //	value  = u8 type, then STRING/BYTES: str | BOOL/INT: u64 | DOUBLE: u64 bits
 //	         | ARRAY: u32 n, n values | KVLIST: u32 n, n attrs | EMPTY: nothing
 //	attr   = str key, value
-//	attrs  = u32 n, u32 extra, n attrs, [one attr repeated extra times]
+//	attrs  = u32 n, u32 extra (dropped on the Go side), n attrs
 
 // Value type tags: the core's ptel_value_type.
 const (
@@ -32,9 +32,6 @@ const (
 // empty (the recorder empties anything deeper than its attribute_depth
 // limit anyway). It matches GOP_MAX_DEPTH in the preamble.
 const maxDepth = 64
-
-// maxExtra bounds the overflow copies per list (GOP_MAX_EXTRA).
-const maxExtra = 65535
 
 type enc struct {
 	b                  []byte
@@ -153,21 +150,13 @@ func (e *enc) attr(kv *KeyValue, depth int) {
 	e.value(&kv.Value, depth)
 }
 
-// attrs writes an attribute list; overflow (may be nil) is repeated extra times.
-func (e *enc) attrs(kvs []KeyValue, extra uint32, overflow *KeyValue) {
-	if extra > maxExtra {
-		extra = maxExtra
-	}
-	if overflow == nil {
-		extra = 0
-	}
+// attrs writes an attribute list and the count of attributes dropped on
+// the Go side.
+func (e *enc) attrs(kvs []KeyValue, extra uint32) {
 	e.u32(uint32(len(kvs)))
 	e.u32(extra)
-	e.na += uint32(len(kvs)) + extra
+	e.na += uint32(len(kvs))
 	for k := range kvs {
 		e.attr(&kvs[k], 0)
-	}
-	if extra > 0 {
-		e.attr(overflow, 0)
 	}
 }

@@ -122,7 +122,7 @@ func beginInvocation(o *InvocationOptions, tracestate string) (*Invocation, erro
 	e.u64(unixNano(o.Start))
 	e.u64(uint64(o.Features))
 	e.bool(o.RemoteContext)
-	e.attrs(o.Attributes, 0, nil)
+	e.attrs(o.Attributes, 0)
 	var pol HostPolicy
 	if o.Policy != nil {
 		pol = *o.Policy
@@ -351,7 +351,7 @@ func (o *ExportOptions) record() []byte {
 	if o == nil {
 		o = &ExportOptions{}
 	}
-	e.attrs(o.Resource, 0, nil)
+	e.attrs(o.Resource, 0)
 	e.str(o.SchemaURL)
 	e.str(o.ScopeName)
 	e.str(o.ScopeVersion)

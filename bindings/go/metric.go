@@ -89,7 +89,7 @@ func (in *instrument) record(ctx context.Context, isInt bool, i int64, f float64
 	} else {
 		e.u8(0)
 	}
-	e.attrs(attrs, 0, nil)
+	e.attrs(attrs, 0)
 	rc := cMetricRecord(r.c, in.m, isInt, i, f, e.done())
 	r.check(rc, "record measurement")
 }

@@ -266,10 +266,8 @@ func (r *Recorder) Drops() DropCounts {
 		return DropCounts{}
 	}
 	d := cRecDrops(r.c)
-	if !r.finished {
-		d.Spans = satAdd(d.Spans, r.dropSpans)
-		d.Errors = satAdd(d.Errors, r.dropErrs)
-	}
+	d.Spans = satAdd(d.Spans, r.dropSpans)
+	d.Errors = satAdd(d.Errors, r.dropErrs)
 	return d
 }
 
@@ -355,22 +353,19 @@ type spanData struct {
 	state      uint8
 	id         trace.SpanID
 	parent     *spanData // nil = the context's span
-	handle     unsafe.Pointer
 	name       string
 	kind       SpanKind
 	start, end uint64
 	status     StatusCode
 	desc       string
 
-	attrs        []KeyValue
-	extraAttrs   uint32
-	overflowAttr KeyValue
-	events       []event
-	extraEvents  uint32
-	links        []link
-	extraLinks   uint32
-	overflowLink link
-	evAttrs      []KeyValue // attributes of events and links
+	attrs       []KeyValue
+	extraAttrs  uint32 // dropped on the Go side, beyond the limits
+	events      []event
+	extraEvents uint32
+	links       []link
+	extraLinks  uint32
+	evAttrs     []KeyValue // attributes of events and links
 }
 
 func (r *Recorder) newSpan() *spanData {
@@ -387,7 +382,7 @@ func (r *Recorder) newSpan() *spanData {
 	}
 	d := r.spans[r.nspans]
 	r.nspans++
-	d.parent, d.handle = nil, nil
+	d.parent = nil
 	d.status, d.desc = StatusUnset, ""
 	d.attrs = d.attrs[:0]
 	d.events = d.events[:0]
@@ -401,7 +396,6 @@ func (r *Recorder) newSpan() *spanData {
 func (d *spanData) release() {
 	clear(d.attrs)
 	clear(d.evAttrs)
-	d.overflowAttr = KeyValue{}
 	d.attrs, d.evAttrs = d.attrs[:0], d.evAttrs[:0]
 }
 
@@ -422,9 +416,6 @@ func (d *spanData) setAttrs(kvs []KeyValue, max uint32) {
 		if uint32(len(d.attrs)) < max {
 			d.attrs = append(d.attrs, *kv)
 			continue
-		}
-		if d.extraAttrs == 0 {
-			d.overflowAttr = *kv
 		}
 		d.extraAttrs = satAdd(d.extraAttrs, 1)
 	}
@@ -463,17 +454,12 @@ func (d *spanData) addLink(l *Link, max uint32) bool {
 	if !sc.IsValid() {
 		return false
 	}
-	k := link{traceID: sc.TraceID(), spanID: sc.SpanID(), flags: uint8(sc.TraceFlags()),
-		remote: sc.IsRemote(), ts: sc.TraceState().String()}
 	if uint32(len(d.links)) >= max {
-		if d.extraLinks == 0 {
-			k.off, k.n = len(d.evAttrs), len(l.Attributes)
-			d.evAttrs = append(d.evAttrs, l.Attributes...)
-			d.overflowLink = k
-		}
 		d.extraLinks = satAdd(d.extraLinks, 1)
 		return true
 	}
+	k := link{traceID: sc.TraceID(), spanID: sc.SpanID(), flags: uint8(sc.TraceFlags()),
+		remote: sc.IsRemote(), ts: sc.TraceState().String()}
 	k.off, k.n = len(d.evAttrs), len(l.Attributes)
 	d.evAttrs = append(d.evAttrs, l.Attributes...)
 	d.links = append(d.links, k)
@@ -482,7 +468,7 @@ func (d *spanData) addLink(l *Link, max uint32) bool {
 
 var zeroID trace.SpanID
 
-// encodeSpan writes the span as a record for gop_span_record / gop_span_open.
+// encodeSpan writes the span as a record for gop_span_record (end 0 = open).
 func (r *Recorder) encodeSpan(d *spanData, end uint64) []byte {
 	e := &r.enc
 	e.reset()
@@ -498,28 +484,21 @@ func (r *Recorder) encodeSpan(d *spanData, end uint64) []byte {
 	e.u32(uint32(d.status))
 	e.str(d.name)
 	e.str(d.desc)
-	e.attrs(d.attrs, d.extraAttrs, &d.overflowAttr)
-
-	extra := min(d.extraEvents, maxExtra)
+	e.attrs(d.attrs, d.extraAttrs)
 	e.u32(uint32(len(d.events)))
-	e.u32(extra)
-	e.ne += uint32(len(d.events)) + extra
+	e.u32(d.extraEvents)
+	e.ne += uint32(len(d.events))
 	for k := range d.events {
 		ev := &d.events[k]
 		e.u64(ev.time)
 		e.str(ev.name)
-		e.attrs(d.evAttrs[ev.off:ev.off+ev.n], 0, nil)
+		e.attrs(d.evAttrs[ev.off:ev.off+ev.n], 0)
 	}
-
-	extra = min(d.extraLinks, maxExtra)
 	e.u32(uint32(len(d.links)))
-	e.u32(extra)
-	e.nl += uint32(len(d.links)) + extra
+	e.u32(d.extraLinks)
+	e.nl += uint32(len(d.links))
 	for k := range d.links {
 		e.link(&d.links[k], d.evAttrs)
-	}
-	if extra > 0 {
-		e.link(&d.overflowLink, d.evAttrs)
 	}
 	return e.done()
 }
@@ -534,7 +513,7 @@ func (e *enc) link(l *link, pool []KeyValue) {
 		e.u8(0)
 	}
 	e.str(l.ts)
-	e.attrs(pool[l.off:l.off+l.n], 0, nil)
+	e.attrs(pool[l.off:l.off+l.n], 0)
 }
 
 // ---- the span handle and its context --------------------------------------------------
@@ -759,10 +738,7 @@ func (s Span) End(opts ...EndOption) {
 		end = r.now()
 	}
 	d.state = spanEnded
-	rec := r.encodeSpan(d, end)
-	h, rc := cSpanRecord(r.c, rec)
-	d.handle = h
-	r.check(rc, "end span")
+	r.check(cSpanRecord(r.c, r.encodeSpan(d, end), false), "end span")
 	d.release()
 }
 
@@ -962,21 +938,16 @@ func (r *Recorder) FinishTo(dst []byte) (out []byte, err error) {
 	}
 	if !r.finished {
 		for k := 0; k < r.nspans; k++ {
-			d := r.spans[k]
-			if d.state != spanOpen {
-				continue
+			if d := r.spans[k]; d.state == spanOpen {
+				r.check(cSpanRecord(r.c, r.encodeSpan(d, 0), true), "open span")
 			}
-			var parent unsafe.Pointer
-			if d.parent != nil {
-				parent = d.parent.handle
-			}
-			h, rc := cSpanOpen(r.c, r.encodeSpan(d, 0), parent)
-			d.handle = h
-			r.check(rc, "open span")
 		}
 		r.finished = true
+		out, err = cRecFinish(r.c, r.dropSpans, r.dropErrs, dst)
+		r.dropSpans, r.dropErrs = 0, 0
+	} else {
+		out, err = cRecFinish(r.c, 0, 0, dst)
 	}
-	out, err = cRecFinish(r.c, r.dropSpans, r.dropErrs, dst)
 	if err == nil {
 		for k := 0; k < r.nspans; k++ {
 			r.spans[k].release()
