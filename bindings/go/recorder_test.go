@@ -587,3 +587,5 @@ func TestConcurrentSpansOnOneRecorder(t *testing.T) {
 		seen[hexID(s.SpanId)] = true
 	}
 }
+
+func countCgo() int64 { return runtime.NumCgoCall() }
