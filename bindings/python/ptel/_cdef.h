@@ -228,6 +228,7 @@ typedef struct ptel_drop_counts
   uint32_t errors;
 } ptel_drop_counts;
 void ptel_recorder_drops(const ptel_recorder *rec, ptel_drop_counts *out);
+void ptel_recorder_add_drops(ptel_recorder *rec, const ptel_drop_counts *add);
 int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_span *parent, const char *name, size_t name_len, uint32_t kind, uint64_t start_unix_nano);
 int ptel_span_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t count);
 int ptel_span_add_event(ptel_span *span, const char *name, size_t name_len, uint64_t time_unix_nano, const ptel_attr *attrs, size_t count);
@@ -269,6 +270,10 @@ typedef struct ptel_span_data
   uint32_t status_code;
   ptel_str status_description;
   const uint8_t *span_id;
+  uint32_t dropped_attributes_count;
+  uint32_t dropped_events_count;
+  uint32_t dropped_links_count;
+  bool open;
 } ptel_span_data;
 int ptel_span_record(ptel_span **out, ptel_recorder *rec, const ptel_span_data *data);
 int ptel_span_start_with_id(ptel_span **out, ptel_recorder *rec, const ptel_span *parent, const char *name, size_t name_len, uint32_t kind, uint64_t start_unix_nano, const uint8_t span_id[8]);
@@ -505,3 +510,20 @@ int ptel_json_render(char *buf, size_t cap, size_t *out_len, uint32_t message_ty
 int ptel_json_render_alloc(char **out, size_t *out_len, uint32_t message_type, const uint8_t *data, size_t len, const ptel_allocator *alloc, ptel_diag *diag);
 void ptel_json_free(char *json, size_t len, const ptel_allocator *alloc);
 size_t ptel_json_format_double(char *out, double value);
+typedef enum ptel_console_flag
+{
+  PTEL_CONSOLE_ASCII = 1,
+  PTEL_CONSOLE_SPAN_IDS = 2,
+  PTEL_CONSOLE_FLAGS_ALL = 3
+} ptel_console_flag;
+enum 
+{
+  PTEL_CONSOLE_MAX_SPANS = 10000,
+  PTEL_CONSOLE_MAX_DEPTH = 32,
+  PTEL_CONSOLE_MAX_VALUE_DEPTH = 16,
+  PTEL_CONSOLE_MAX_COLUMN = 40,
+  PTEL_CONSOLE_MAX_CLIP = 256
+};
+int ptel_console_render(char *buf, size_t cap, size_t *out_len, const uint8_t *traces, size_t traces_len, const uint8_t *metrics, size_t metrics_len, uint32_t flags, const ptel_allocator *alloc, ptel_diag *diag);
+int ptel_console_render_alloc(char **out, size_t *out_len, const uint8_t *traces, size_t traces_len, const uint8_t *metrics, size_t metrics_len, uint32_t flags, const ptel_allocator *alloc, ptel_diag *diag);
+void ptel_console_free(char *text, size_t len, const ptel_allocator *alloc);

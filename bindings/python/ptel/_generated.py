@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import enum
 
+from ._errorbase import PtelError
+
 CORE_VERSION = "0.1.0"
 
 PROTOCOL_VERSION = 1
 
+
 class Status(enum.IntEnum):
+    """C enum ptel_status."""
+
     OK = 0
     E_INVALID_ARGUMENT = -1
     E_NOMEM = -2
@@ -31,7 +36,10 @@ class Status(enum.IntEnum):
     E_IO = -19
     E_VALUE = -20
 
+
 class ValueType(enum.IntEnum):
+    """C enum ptel_value_type."""
+
     EMPTY = 0
     STRING = 1
     BOOL = 2
@@ -41,15 +49,22 @@ class ValueType(enum.IntEnum):
     ARRAY = 6
     KVLIST = 7
 
+
 TRACE_FLAG_SAMPLED = 1
 TRACE_FLAG_RANDOM = 2
 
+
 class Decision(enum.IntEnum):
+    """C enum ptel_decision."""
+
     DROP = 0
     RECORD_ONLY = 1
     RECORD_AND_SAMPLE = 2
 
+
 class SpanKind(enum.IntEnum):
+    """C enum ptel_span_kind."""
+
     UNSPECIFIED = 0
     INTERNAL = 1
     SERVER = 2
@@ -57,10 +72,14 @@ class SpanKind(enum.IntEnum):
     PRODUCER = 4
     CONSUMER = 5
 
+
 class StatusCode(enum.IntEnum):
+    """C enum ptel_status_code."""
+
     UNSET = 0
     OK = 1
     ERROR = 2
+
 
 TRACEPARENT_LEN = 55
 TRACESTATE_MAX_MEMBERS = 32
@@ -78,19 +97,29 @@ FEATURES_V1 = 15
 
 RECORDER_OPTIONS_VERSION = 1
 
+
 class MetricKind(enum.IntEnum):
+    """C enum ptel_metric_kind."""
+
     COUNTER = 1
     UPDOWN_COUNTER = 2
     GAUGE = 3
     HISTOGRAM = 4
 
+
 class NumberType(enum.IntEnum):
+    """C enum ptel_number_type."""
+
     INT = 1
     DOUBLE = 2
 
+
 METRIC_OPTIONS_VERSION = 1
 
+
 class Reason(enum.IntEnum):
+    """C enum ptel_reason."""
+
     MALFORMED = 0
     TOO_LARGE = 1
     VERSION = 2
@@ -126,31 +155,46 @@ class Reason(enum.IntEnum):
     INVALID_LINK = 32
     COUNT = 33
 
+
 class TimePolicy(enum.IntEnum):
+    """C enum ptel_time_policy."""
+
     CLAMP = 0
     REJECT = 1
+
 
 HOST_MAX_DEPTH = 64
 
 HOST_POLICY_VERSION = 1
 
+
 class Outcome(enum.IntEnum):
+    """C enum ptel_outcome."""
+
     OK = 0
     ERROR = 1
     TIMEOUT = 2
     CRASH = 3
 
+
 INVOCATION_OPTIONS_VERSION = 1
 
 EXPORT_OPTIONS_VERSION = 1
 
+
 class Temporality(enum.IntEnum):
+    """C enum ptel_temporality."""
+
     CUMULATIVE = 2
     DELTA = 1
 
+
 AGGREGATOR_OPTIONS_VERSION = 1
 
+
 class JsonMessage(enum.IntEnum):
+    """C enum ptel_json_message."""
+
     PLUGIN_TELEMETRY = 1
     PLUGIN_CONTEXT = 2
     TRACES_DATA = 3
@@ -158,7 +202,23 @@ class JsonMessage(enum.IntEnum):
     SPAN = 5
     METRIC = 6
 
+
 JSON_MAX_DEPTH = 64
+
+
+class ConsoleFlag(enum.IntEnum):
+    """C enum ptel_console_flag."""
+
+    ASCII = 1
+    SPAN_IDS = 2
+    FLAGS_ALL = 3
+
+
+CONSOLE_MAX_SPANS = 10000
+CONSOLE_MAX_DEPTH = 32
+CONSOLE_MAX_VALUE_DEPTH = 16
+CONSOLE_MAX_COLUMN = 40
+CONSOLE_MAX_CLIP = 256
 
 STATUS_TABLE: tuple[tuple[str, int, str], ...] = (
     ('OK', 0, 'success'),
@@ -184,5 +244,251 @@ STATUS_TABLE: tuple[tuple[str, int, str], ...] = (
     ('E_VALUE', -20, 'value out of range'),
 )
 
-REASON_TABLE: tuple[tuple[str, int, str], ...] = (
+# (NAME, value, stable snake_case name, message)
+REASON_TABLE: tuple[tuple[str, int, str, str], ...] = (
+    ('MALFORMED', 0, 'malformed', 'malformed protobuf wire data'),
+    ('TOO_LARGE', 1, 'too_large', 'payload larger than the limit'),
+    ('VERSION', 2, 'version', 'missing or unsupported protocol version'),
+    ('DEPTH', 3, 'depth', 'attribute value nested too deep; replaced by an empty value'),
+    ('TRACE_ID_MISMATCH', 4, 'trace_id_mismatch', "trace id differs from the invocation's"),
+    ('PARENT_UNKNOWN', 5, 'parent_unknown', 'parent is neither the invocation span nor a kept span'),
+    ('SPAN_ID_ZERO', 6, 'span_id_zero', 'span id missing, zero or not 8 bytes'),
+    ('SPAN_ID_DUPLICATE', 7, 'span_id_duplicate', 'span id used by an earlier span'),
+    ('SPAN_ID_HOST', 8, 'span_id_host', "span id reuses the invocation span's id"),
+    ('END_BEFORE_START', 9, 'end_before_start', 'end time before start time'),
+    ('TIME_WINDOW', 10, 'time_window', 'time outside the invocation window'),
+    ('UTF8', 11, 'utf8', 'invalid UTF-8'),
+    ('STRING_LENGTH', 12, 'string_length', 'string or bytes value truncated to the limit'),
+    ('ATTRIBUTE_COUNT', 13, 'attribute_count', 'attribute beyond the count limit'),
+    ('EVENT_COUNT', 14, 'event_count', 'event beyond the count limit'),
+    ('LINK_COUNT', 15, 'link_count', 'link beyond the count limit'),
+    ('SPAN_COUNT', 16, 'span_count', 'span beyond the count limit'),
+    ('RESERVED_KEY', 17, 'reserved_key', 'attribute key reserved for the host'),
+    ('METRIC_NAME', 18, 'metric_name', 'invalid metric name'),
+    ('METRIC_UNIT', 19, 'metric_unit', 'invalid metric unit'),
+    ('METRIC_TYPE', 20, 'metric_type', 'metric data type not supported'),
+    ('METRIC_CONFLICT', 21, 'metric_conflict', 'metric or point conflicts with an earlier one'),
+    ('CARDINALITY', 22, 'cardinality', 'attribute set merged into the overflow set'),
+    ('INVALID_VALUE', 23, 'invalid_value', 'value missing or out of range'),
+    ('NOT_SAMPLED', 24, 'not_sampled', 'span sent although the decision does not export it'),
+    ('OPEN_SPAN', 25, 'open_span', 'open span ended by the host with status ERROR'),
+    ('DUPLICATE_KEY', 26, 'duplicate_key', 'attribute key repeated'),
+    ('METRIC_COUNT', 27, 'metric_count', 'metric beyond the count limit'),
+    ('EMPTY_KEY', 28, 'empty_key', 'empty attribute key'),
+    ('TEMPORALITY', 29, 'temporality', 'metric temporality is not delta'),
+    ('FEATURE', 30, 'feature', 'data of a feature the host does not accept'),
+    ('UNKNOWN_FIELD', 31, 'unknown_field', 'unknown field removed'),
+    ('INVALID_LINK', 32, 'invalid_link', 'link with a zero or malformed id'),
 )
+
+
+class InvalidArgumentError(PtelError):
+    """Invalid argument (PTEL_E_INVALID_ARGUMENT, -1)."""
+
+    status_code = -1
+
+
+class NomemError(PtelError):
+    """Out of memory (PTEL_E_NOMEM, -2)."""
+
+    status_code = -2
+
+
+class BufferTooSmallError(PtelError):
+    """Output buffer too small (PTEL_E_BUFFER_TOO_SMALL, -3)."""
+
+    status_code = -3
+
+
+class StateError(PtelError):
+    """Object is in the wrong state for this call (PTEL_E_STATE, -4)."""
+
+    status_code = -4
+
+
+class LimitError(PtelError):
+    """Limit exceeded; data dropped (PTEL_E_LIMIT, -5)."""
+
+    status_code = -5
+
+
+class TruncatedError(PtelError):
+    """Input ends inside a field (PTEL_E_TRUNCATED, -6)."""
+
+    status_code = -6
+
+
+class MalformedError(PtelError):
+    """Malformed protobuf wire data (PTEL_E_MALFORMED, -7)."""
+
+    status_code = -7
+
+
+class DepthError(PtelError):
+    """Nesting too deep (PTEL_E_DEPTH, -8)."""
+
+    status_code = -8
+
+
+class Utf8Error(PtelError):
+    """Invalid UTF-8 (PTEL_E_UTF8, -9)."""
+
+    status_code = -9
+
+
+class TraceparentError(PtelError):
+    """Invalid traceparent (PTEL_E_TRACEPARENT, -10)."""
+
+    status_code = -10
+
+
+class TracestateError(PtelError):
+    """Invalid tracestate (PTEL_E_TRACESTATE, -11)."""
+
+    status_code = -11
+
+
+class BaggageError(PtelError):
+    """Invalid baggage (PTEL_E_BAGGAGE, -12)."""
+
+    status_code = -12
+
+
+class VersionError(PtelError):
+    """Unsupported protocol version (PTEL_E_VERSION, -13)."""
+
+    status_code = -13
+
+
+class InvalidIdError(PtelError):
+    """Invalid trace or span id (PTEL_E_INVALID_ID, -14)."""
+
+    status_code = -14
+
+
+class PtelNameError(PtelError):
+    """Invalid instrument name or unit (PTEL_E_NAME, -15)."""
+
+    status_code = -15
+
+
+class ConflictError(PtelError):
+    """Instrument already registered with another kind (PTEL_E_CONFLICT, -16)."""
+
+    status_code = -16
+
+
+class NotFoundError(PtelError):
+    """Not found (PTEL_E_NOT_FOUND, -17)."""
+
+    status_code = -17
+
+
+class RejectedError(PtelError):
+    """Payload rejected by host validation (PTEL_E_REJECTED, -18)."""
+
+    status_code = -18
+
+
+class IoError(PtelError):
+    """Input/output error (PTEL_E_IO, -19)."""
+
+    status_code = -19
+
+
+class PtelValueError(PtelError):
+    """Value out of range (PTEL_E_VALUE, -20)."""
+
+    status_code = -20
+
+
+ERRORS_BY_STATUS: dict[int, type[PtelError]] = {
+    -1: InvalidArgumentError,
+    -2: NomemError,
+    -3: BufferTooSmallError,
+    -4: StateError,
+    -5: LimitError,
+    -6: TruncatedError,
+    -7: MalformedError,
+    -8: DepthError,
+    -9: Utf8Error,
+    -10: TraceparentError,
+    -11: TracestateError,
+    -12: BaggageError,
+    -13: VersionError,
+    -14: InvalidIdError,
+    -15: PtelNameError,
+    -16: ConflictError,
+    -17: NotFoundError,
+    -18: RejectedError,
+    -19: IoError,
+    -20: PtelValueError,
+}
+
+__all__ = [
+    'CORE_VERSION',
+    'PROTOCOL_VERSION',
+    'Status',
+    'ValueType',
+    'TRACE_FLAG_SAMPLED',
+    'TRACE_FLAG_RANDOM',
+    'Decision',
+    'SpanKind',
+    'StatusCode',
+    'TRACEPARENT_LEN',
+    'TRACESTATE_MAX_MEMBERS',
+    'TRACESTATE_MAX_LEN',
+    'TRACESTATE_MAX_KEY_LEN',
+    'TRACESTATE_MAX_VALUE_LEN',
+    'BAGGAGE_MAX_MEMBERS',
+    'BAGGAGE_MAX_LEN',
+    'FEATURE_SPANS',
+    'FEATURE_METRICS',
+    'FEATURE_EXEMPLARS',
+    'FEATURE_OPEN_SPANS',
+    'FEATURES_V1',
+    'RECORDER_OPTIONS_VERSION',
+    'MetricKind',
+    'NumberType',
+    'METRIC_OPTIONS_VERSION',
+    'Reason',
+    'TimePolicy',
+    'HOST_MAX_DEPTH',
+    'HOST_POLICY_VERSION',
+    'Outcome',
+    'INVOCATION_OPTIONS_VERSION',
+    'EXPORT_OPTIONS_VERSION',
+    'Temporality',
+    'AGGREGATOR_OPTIONS_VERSION',
+    'JsonMessage',
+    'JSON_MAX_DEPTH',
+    'ConsoleFlag',
+    'CONSOLE_MAX_SPANS',
+    'CONSOLE_MAX_DEPTH',
+    'CONSOLE_MAX_VALUE_DEPTH',
+    'CONSOLE_MAX_COLUMN',
+    'CONSOLE_MAX_CLIP',
+    'STATUS_TABLE',
+    'REASON_TABLE',
+    'InvalidArgumentError',
+    'NomemError',
+    'BufferTooSmallError',
+    'StateError',
+    'LimitError',
+    'TruncatedError',
+    'MalformedError',
+    'DepthError',
+    'Utf8Error',
+    'TraceparentError',
+    'TracestateError',
+    'BaggageError',
+    'VersionError',
+    'InvalidIdError',
+    'PtelNameError',
+    'ConflictError',
+    'NotFoundError',
+    'RejectedError',
+    'IoError',
+    'PtelValueError',
+    'ERRORS_BY_STATUS',
+]
