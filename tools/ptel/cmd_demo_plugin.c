@@ -1,12 +1,20 @@
-/* ptel demo-plugin --context FILE [--input TEXT] -o FILE
+/* ptel demo-plugin --context FILE [--input TEXT] [--deterministic] -o FILE
  * A built-in example plugin, shaped like a PII filter: it scans text for
  * e-mail addresses and phone numbers, redacts them, and records what it did
- * with ptel, so the tool chain can be tried without writing code. */
+ * with ptel, so the tool chain can be tried without writing code.
+ *
+ * --deterministic replaces the clocks and the id generator by the ones
+ * below, so that the payload depends only on the context and the input: the
+ * bindings' tests replay the demo with the same clock and ids and compare
+ * bytes (bindings/python/tests/test_cli_parity.py). */
 #include "cli.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char demo_usage[] =
+    "usage: ptel demo-plugin --context FILE [--input TEXT] [--deterministic] -o FILE\n";
 
 static const char demo_default_input[] =
     "Contact jane.doe@example.com or call 415-555-0132; escalate to ops@example.org.";
@@ -92,6 +100,30 @@ static ptel_metric *demo_metric(ptel_recorder *rec, uint32_t kind, uint32_t type
     return m;
 }
 
+/* --deterministic: monotonic time advances 1000 ns per reading from 0, wall
+ * time is 1700000000000000000 ns, and id number k (counting from 1) is the
+ * bytes k, k+1, k+2, ... (mod 256). */
+typedef struct demo_det {
+    uint64_t mono;
+    uint32_t ids;
+} demo_det;
+
+static uint64_t demo_det_monotonic(void *ud) {
+    demo_det *d = ud;
+    return d->mono += 1000;
+}
+
+static uint64_t demo_det_realtime(void *ud) {
+    (void)ud;
+    return 1700000000000000000ull;
+}
+
+static void demo_det_fill(void *ud, uint8_t *out, size_t len) {
+    demo_det *d = ud;
+    d->ids++;
+    for (size_t i = 0; i < len; i++) out[i] = (uint8_t)(d->ids + i);
+}
+
 /* The plugin: everything it records goes through the recorder. */
 static void demo_run(ptel_recorder *rec, const char *text, char *redacted) {
     size_t n = strlen(text);
@@ -158,24 +190,39 @@ static void demo_run(ptel_recorder *rec, const char *text, char *redacted) {
 
 int cli_cmd_demo_plugin(int argc, char **argv) {
     const char *ctx_path = NULL, *out = NULL, *input = demo_default_input;
+    bool deterministic = false;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--deterministic")) {
+            deterministic = true;
+            continue;
+        }
         const char **dst = !strcmp(argv[i], "--context") ? &ctx_path
                            : !strcmp(argv[i], "-o")      ? &out
                            : !strcmp(argv[i], "--input") ? &input
                                                          : NULL;
         if (!dst || !(*dst = cli_arg_value(argc, argv, &i))) {
-            fprintf(stderr, "usage: ptel demo-plugin --context FILE [--input TEXT] -o FILE\n");
+            fputs(demo_usage, stderr);
             return 2;
         }
     }
     if (!ctx_path || !out) {
-        fprintf(stderr, "usage: ptel demo-plugin --context FILE [--input TEXT] -o FILE\n");
+        fputs(demo_usage, stderr);
         return 2;
     }
     ptel_context *ctx = NULL;
     if (cli_load_context(&ctx, "demo-plugin", ctx_path)) return 1;
+    demo_det det = {0, 0};
+    ptel_recorder_options opts;
+    ptel_recorder_options_init(&opts);
+    if (deterministic) {
+        opts.clock.monotonic_ns = demo_det_monotonic;
+        opts.clock.realtime_ns = demo_det_realtime;
+        opts.clock.ud = &det;
+        opts.ids.fill = demo_det_fill;
+        opts.ids.ud = &det;
+    }
     ptel_recorder *rec = NULL;
-    int rc = ptel_recorder_new(&rec, ctx, NULL);
+    int rc = ptel_recorder_new(&rec, ctx, &opts);
     char *redacted = malloc(strlen(input) + 1);
     if (rc || !redacted) {
         cli_error("demo-plugin", "recorder", rc ? rc : PTEL_E_NOMEM, NULL);
