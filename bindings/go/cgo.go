@@ -589,6 +589,12 @@ done:
     return rc;
 }
 
+static int gop_report_json(const uint8_t *raw, uint8_t *buf, size_t cap, size_t *len) {
+    ptel_report r;
+    memcpy(&r, raw, sizeof r);
+    return ptel_report_to_json(&r, (char *)buf, cap, len);
+}
+
 static int gop_aggregator_new(ptel_aggregator **out, uint32_t cardinality, uint32_t metrics,
                               gop_clock *clock) {
     ptel_aggregator_options o;
@@ -948,6 +954,11 @@ func cMetricRecord(g, m unsafe.Pointer, isInt bool, i int64, d float64, rec []by
 
 type cReport = C.ptel_report
 
+// reportRaw is a copy of a ptel_report as bytes: its first.reason points to
+// the core's static text, which must not sit in a Go-typed pointer field
+// that is passed back to C (cgocheck cannot tell it from a Go pointer).
+type reportRaw [C.sizeof_ptel_report]byte
+
 func cInvocationBegin(rec []byte, clock unsafe.Pointer) (unsafe.Pointer, error) {
 	var out *C.ptel_invocation
 	var d C.ptel_diag
@@ -1001,8 +1012,8 @@ func reportFromC(c *cReport) Report {
 		FirstReason:          Reason(c.first_reason),
 		First: Diag{Status: ErrorCode(c.first.status), Field: uint32(c.first.field),
 			Offset: uint64(c.first.offset)},
-		raw: *c,
 	}
+	r.raw = *(*reportRaw)(unsafe.Pointer(c))
 	if c.first.reason != nil {
 		r.First.Message = C.GoString(c.first.reason)
 	}
@@ -1012,9 +1023,9 @@ func reportFromC(c *cReport) Report {
 	return r
 }
 
-func cReportJSON(c *cReport) string {
+func cReportJSON(raw *reportRaw) string {
 	b, rc := cSized(1024, func(buf []byte, n *C.size_t) C.int {
-		return C.ptel_report_to_json(c, (*C.char)(unsafe.Pointer(cbytes(buf))), C.size_t(len(buf)), n)
+		return C.gop_report_json((*C.uint8_t)(unsafe.Pointer(&raw[0])), cbytes(buf), C.size_t(len(buf)), n)
 	})
 	if rc != 0 {
 		return ""

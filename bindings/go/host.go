@@ -278,7 +278,7 @@ type Report struct {
 	Reasons              ReasonCounts
 	FirstReason          Reason // ReasonNone when nothing was dropped or changed
 	First                Diag
-	raw                  cReport
+	raw                  reportRaw
 }
 
 // JSON renders the report as one line of JSON, as the core does.
