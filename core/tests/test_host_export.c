@@ -493,6 +493,131 @@ static void t_recorder_roundtrip(void) {
     ptel_invocation_free(inv);
 }
 
+/* The recorder caps its own cardinality with {otel.metric.overflow=true}:
+ * the host accepts that point as it is. */
+static void t_recorder_overflow(void) {
+    ptel_host_policy pol;
+    ptel_host_policy_init(&pol);
+    pol.limits.metric_cardinality = 2;
+    fx f;
+    ptel_invocation *inv = fx_begin(&f, &pol);
+    ptel_recorder_options ro;
+    ptel_recorder_options_init(&ro);
+    ro.clock.monotonic_ns = fx_mono;
+    ro.clock.realtime_ns = fx_real;
+    ro.clock.ud = &f;
+    ptel_recorder *rec = NULL;
+    CHECK_EQ_INT(ptel_recorder_new(&rec, ptel_invocation_context(inv), &ro), 0);
+    if (!rec) {
+        ptel_invocation_free(inv);
+        return;
+    }
+    ptel_metric_options mo;
+    ptel_metric_options_init(&mo);
+    mo.kind = PTEL_METRIC_COUNTER;
+    mo.number_type = PTEL_NUMBER_INT;
+    mo.name = (ptel_str){"calls", 5};
+    ptel_metric *m = NULL;
+    CHECK_EQ_INT(ptel_metric_get(&m, rec, &mo), 0);
+    for (int k = 0; k < 5; k++) {
+        char v[2] = {(char)('a' + k), 0};
+        ptel_attr a = {{"k", 1}, {PTEL_VALUE_STRING, 0, 0, 0, {v, 1}, NULL, NULL}};
+        CHECK_EQ_INT(ptel_metric_record_int(m, 1, &a, 1, NULL), 0);
+    }
+    const uint8_t *payload = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(ptel_recorder_finish(rec, &payload, &len), 0);
+    static const uint8_t overflow_key[] = "otel.metric.overflow";
+    CHECK(mem_contains(payload, len, overflow_key, 20));
+    ptel_report rep;
+    CHECK_EQ_INT(ptel_invocation_end(inv, payload, len, PTEL_OUTCOME_OK, NULL, 0, &rep, NULL), 0);
+    CHECK_EQ_INT(rep.metrics_accepted, 1);
+    CHECK_EQ_INT(rep.points_accepted, 2);
+    uint32_t reasons = 0;
+    for (int k = 0; k < PTEL_REASON_COUNT; k++) reasons += rep.reasons[k];
+    CHECK_EQ_INT(reasons, 0);
+    size_t mn;
+    uint8_t *metrics = fx_export_metrics(inv, NULL, &mn);
+    static const uint32_t metrics_path[] = {3, 0};
+    ptel__field fl;
+    CHECK(pb_find(payload, len, metrics_path, 0, &fl));
+    CHECK(metrics && mem_contains(metrics, mn, fl.data, fl.len));
+    free(metrics);
+    ptel_recorder_free(rec);
+    ptel_invocation_free(inv);
+}
+
+/* An allocator that fails after `budget` allocations. */
+typedef struct failing {
+    int budget;
+    int live;
+} failing;
+
+static void *failing_realloc(void *ud, void *p, size_t old, size_t n) {
+    failing *f = ud;
+    (void)old;
+    if (n == 0) {
+        if (p) f->live--;
+        free(p);
+        return NULL;
+    }
+    if (f->budget-- <= 0) return NULL;
+    void *q = realloc(p, n);
+    if (q && !p) f->live++;
+    return q;
+}
+
+/* Out of memory at every allocation in turn: never a crash or a leak, and
+ * end reports PTEL_E_NOMEM with nothing kept. */
+static void t_out_of_memory(void) {
+    bool succeeded = false;
+    for (int budget = 0; budget < 400 && !succeeded; budget++) {
+        failing fa = {budget, 0};
+        ptel_invocation_options o;
+        fx f;
+        ptel_host_policy pol;
+        ptel_host_policy_init(&pol);
+        pol.copy_payload = true;
+        fx_options(&o, &f, &pol);
+        o.allocator.realloc = failing_realloc;
+        o.allocator.ud = &fa;
+        ptel_invocation *inv = NULL;
+        int rc = ptel_invocation_begin(&inv, &o, NULL);
+        if (rc) {
+            CHECK_EQ_INT(rc, PTEL_E_NOMEM);
+            CHECK(inv == NULL);
+            CHECK_EQ_INT(fa.live, 0);
+            continue;
+        }
+        f.mono += 1000000;
+        pb p, s;
+        fx_payload(&p);
+        for (int k = 0; k < 40; k++) {
+            uint8_t id[8] = {1, 2, 3, 4, 5, 6, 7, (uint8_t)(k + 1)};
+            fx_span(&s, id, FX_INV, "s", T(1), T(2));
+            for (int j = 0; j < 20; j++) pb_attr_int(&s, 9, j % 2 ? "a" : "b", j);
+            pb_msg(&p, k % 5 ? 2 : 4, &s);
+        }
+        ptel_report rep;
+        rc = fx_end(inv, &p, &rep);
+        CHECK(rc == 0 || rc == PTEL_E_NOMEM);
+        if (rc == PTEL_E_NOMEM) {
+            CHECK_EQ_INT(rep.status, PTEL_E_NOMEM);
+            CHECK_EQ_INT(rep.spans_accepted, 0);
+        } else {
+            CHECK_EQ_INT(rep.spans_accepted, 40);
+            succeeded = true;
+        }
+        size_t n = 0;
+        rc = ptel_invocation_export_traces(inv, NULL, NULL, 0, &n);
+        CHECK(rc == PTEL_E_BUFFER_TOO_SMALL || (rc == 0 && n == 0));
+        pb_free(&p);
+        ptel_invocation_free(inv);
+        CHECK_EQ_INT(fa.live, 0);
+    }
+    CHECK(succeeded);
+}
+
 int main(void) {
     RUN(t_exact_traces);
     RUN(t_export_errors);
@@ -503,5 +628,7 @@ int main(void) {
     RUN(t_report_json);
     RUN(t_reason_table);
     RUN(t_recorder_roundtrip);
+    RUN(t_recorder_overflow);
+    RUN(t_out_of_memory);
     return test_summary();
 }

@@ -657,6 +657,38 @@ static void t_exemplars(void) {
     ptel_invocation_free(inv);
 }
 
+/* A cardinality flood: 10000 attribute sets with the default limit of 2000. */
+static void t_cardinality_flood(void) {
+    enum { N = 10000 };
+    pb m, data;
+    pb_init(&m);
+    pb_init(&data);
+    pb_str(&m, 1, "c");
+    for (int k = 0; k < N; k++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", k);
+        npt p = {.i = 1, .start = T(1), .time = T(2), .k1 = "id", .v1 = v};
+        num_point(&data, &p);
+    }
+    pb_uint(&data, 2, 1);
+    pb_uint(&data, 3, 1);
+    pb_msg(&m, 7, &data);
+    ptel_report rep;
+    ptel_invocation *inv = end_metrics(&m, 1, NULL, &rep, 0);
+    CHECK_EQ_INT(rep.points_accepted, 2000);
+    CHECK_EQ_INT(rep.reasons[PTEL_REASON_CARDINALITY], N - 1999);
+    pb got;
+    CHECK(exported_metric(inv, 0, &got));
+    static const uint32_t points[] = {7, 1, 0};
+    CHECK_EQ_INT(pb_count(got.b, got.n, points), 2000);
+    ptel__field last, v;
+    CHECK(pb_find(got.b, got.n, points, 1999, &last));
+    static const uint32_t value[] = {6, 0};
+    CHECK(pb_find(last.data, last.len, value, 0, &v) && v.value == N - 1999);
+    pb_free(&got);
+    ptel_invocation_free(inv);
+}
+
 int main(void) {
     RUN(t_accept_verbatim);
     RUN(t_instrument_rules);
@@ -666,5 +698,6 @@ int main(void) {
     RUN(t_cardinality);
     RUN(t_point_attributes);
     RUN(t_exemplars);
+    RUN(t_cardinality_flood);
     return test_summary();
 }

@@ -1040,6 +1040,92 @@ static void t_bad_end_arguments(void) {
                  PTEL_E_INVALID_ARGUMENT);
 }
 
+/* An attribute flood: far beyond the limit, kept to the first 128. */
+static void t_attribute_flood(void) {
+    enum { N = 100000 };
+    pb s;
+    fx_span(&s, S1, FX_INV, "x", T(1), T(2));
+    for (int k = 0; k < N; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", k);
+        pb_attr_int(&s, 9, key, k);
+    }
+    /* And the same key repeated: duplicates after the first. */
+    for (int k = 0; k < 1000; k++) pb_attr_int(&s, 9, "k0", k);
+    ptel_host_policy pol = copying_policy();
+    ptel_report rep;
+    fx f;
+    ptel_invocation *inv = end_one(&s, &pol, &rep, &f);
+    CHECK_EQ_INT(rep.reasons[PTEL_REASON_ATTRIBUTE_COUNT], N - 128);
+    CHECK_EQ_INT(rep.reasons[PTEL_REASON_DUPLICATE_KEY], 1000);
+    pb got;
+    CHECK(plugin_span(inv, 0, &got));
+    static const uint32_t attrs[] = {9, 0}, dropped[] = {10, 0};
+    ptel__field fld;
+    CHECK_EQ_INT(pb_count(got.b, got.n, attrs), 128);
+    CHECK(pb_find(got.b, got.n, dropped, 0, &fld) && fld.value == N - 128 + 1000);
+    pb_free(&got);
+    ptel_invocation_free(inv);
+}
+
+/* The policy's own reserved keys replace the defaults; '.' ends a prefix. */
+static void add_custom_reserved(pb *s) {
+    pb_attr_str(s, 9, "secret", "x");
+    pb_attr_str(s, 9, "internal.id", "x");
+    pb_attr_str(s, 9, "service.name", "allowed now");
+}
+static void exp_custom_reserved(pb *s) {
+    pb_attr_str(s, 9, "service.name", "allowed now");
+    pb_uint(s, 10, 2);
+}
+
+static void t_custom_reserved(void) {
+    static const ptel_str keys[2] = {{"secret", 6}, {"internal.", 9}};
+    ptel_host_policy pol = copying_policy();
+    pol.reserved_keys = keys;
+    pol.reserved_key_count = 2;
+    pb got, want;
+    ptel_report rep;
+    attr_case(&pol, add_custom_reserved, &got, &rep);
+    attr_expect(exp_custom_reserved, &want);
+    CHECK_EQ_INT(rep.reasons[PTEL_REASON_RESERVED_KEY], 2);
+    CHECK(got.n == want.n && memcmp(got.b, want.b, got.n) == 0);
+    pb_free(&got);
+    pb_free(&want);
+}
+
+/* A closed open span keeps within the attribute limit: error.type takes a slot. */
+static void t_open_span_limit(void) {
+    ptel_host_policy pol = copying_policy();
+    pol.limits.attribute_count = 2;
+    fx f;
+    ptel_invocation *inv = fx_begin(&f, &pol);
+    pb p, s;
+    fx_payload(&p);
+    fx_span(&s, S1, FX_INV, "open", T(10), 0);
+    pb_attr_str(&s, 9, "a", "1");
+    pb_attr_str(&s, 9, "b", "2");
+    pb_msg(&p, 4, &s);
+    ptel_report rep;
+    CHECK_EQ_INT(fx_end(inv, &p, &rep), 0);
+    CHECK_EQ_INT(rep.reasons[PTEL_REASON_ATTRIBUTE_COUNT], 1);
+    pb got, want;
+    CHECK(plugin_span(inv, 0, &got));
+    fx_span(&want, S1, FX_INV, "open", T(10), T(1000000));
+    pb_attr_str(&want, 9, "a", "1");
+    pb_attr_str(&want, 9, "error.type", "span_not_ended");
+    pb_uint(&want, 10, 1);
+    pb st;
+    pb_init(&st);
+    pb_uint(&st, 3, 2);
+    pb_msg(&want, 15, &st);
+    CHECK(got.n == want.n && memcmp(got.b, want.b, got.n) == 0);
+    pb_free(&got);
+    pb_free(&want);
+    pb_free(&p);
+    ptel_invocation_free(inv);
+}
+
 int main(void) {
     RUN(t_accept_verbatim);
     RUN(t_empty_payload);
@@ -1066,5 +1152,8 @@ int main(void) {
     RUN(t_open_span);
     RUN(t_features);
     RUN(t_bad_end_arguments);
+    RUN(t_attribute_flood);
+    RUN(t_custom_reserved);
+    RUN(t_open_span_limit);
     return test_summary();
 }

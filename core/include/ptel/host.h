@@ -24,9 +24,14 @@
  * Whole payload (ptel_invocation_end returns PTEL_E_REJECTED; only the host's
  * invocation span remains to export):
  *   too_large   payload longer than limits.payload_bytes
- *   malformed   any wire-level error anywhere in the payload: truncated
+ *   malformed   a wire-level error in any part the host reads: truncated
  *               varint, length past the end, a known field with the wrong
- *               wire type, group wire types, field number 0, bad packing
+ *               wire type, group wire types, field number 0, bad packing.
+ *               The host reads the top level, every span's and metric's
+ *               own fields, and the whole of each span and metric it keeps;
+ *               parts it drops unread (a dropped span's attributes and
+ *               events, unknown fields, unsupported metric types, values
+ *               nested past the depth limit) are not inspected
  *   version     protocol_version absent or not 1 (an empty payload is not an
  *               error: it means "no telemetry", e.g. after a crash)
  *
@@ -104,6 +109,14 @@
  *   feature (exemplars not accepted), trace_id_mismatch, parent_unknown (span
  *   id neither the invocation span nor a kept span), invalid_value (no value),
  *   time_window (REJECT policy; clamped otherwise)
+ *
+ * Validation is idempotent: what the host exports, fed back as a payload of
+ * the same invocation, passes unchanged (the fuzz target checks this).
+ *
+ * Cost: memory in proportion to the payload (a table of spans, decoded
+ * data points, re-encodings of changed spans) in the invocation's arena;
+ * attribute lists are checked for duplicate keys by sorting on a scratch
+ * stack that is reused, so no work is quadratic in the input.
  *
  * A span that passes with no change is exported as the plugin's exact bytes
  * (a pointer into the payload: no copy, no re-encoding). A changed span or
@@ -232,7 +245,8 @@ typedef struct ptel_report {
     uint32_t metrics_accepted;
     uint32_t metrics_dropped;
     uint32_t points_accepted;      /**< data points kept (after merging) */
-    uint32_t points_dropped;       /**< data points dropped (merged points are not dropped) */
+    uint32_t points_dropped;       /**< data points dropped from kept metrics (merged points are
+                                        not dropped; points of dropped metrics are not counted) */
     uint32_t plugin_dropped_spans; /**< DropCounts the plugin reported, as received */
     uint32_t plugin_dropped_metrics;
     uint32_t plugin_dropped_points;
@@ -340,7 +354,7 @@ PTEL_API void ptel_invocation_span_context(const ptel_invocation *inv, ptel_span
  * was; PTEL_E_STATE when called twice; PTEL_E_INVALID_ARGUMENT for a NULL
  * `inv`, NULL payload with non-zero length, an outcome out of range or
  * invalid UTF-8 in `error_type`; PTEL_E_NOMEM when the arena cannot grow
- * (then the plugin's telemetry is dropped, counted as rejected). After any
+ * (then the plugin's telemetry is dropped and report.status is PTEL_E_NOMEM). After any
  * status but PTEL_E_STATE and a NULL `inv`, the invocation is ended and can
  * be exported. Never aborts on any payload. */
 PTEL_API int ptel_invocation_end(ptel_invocation *inv, const uint8_t *payload, size_t len,
