@@ -874,9 +874,13 @@ impl<'r> Span<'r> {
     /// ```
     #[inline]
     pub fn set_attributes(&self, attrs: &[KeyValue<'_>]) {
-        if !self.live {
-            return;
+        if self.live {
+            self.set_attributes_slow(attrs);
         }
+    }
+
+    #[inline(never)]
+    fn set_attributes_slow(&self, attrs: &[KeyValue<'_>]) {
         with_attrs(attrs, |p, n| {
             // SAFETY: raw is a live span; p points to n attributes valid for the call.
             let rc = unsafe { sys::ptel_span_set_attributes(self.raw, p, n) };
@@ -906,10 +910,15 @@ impl<'r> Span<'r> {
     /// s.add_event_at("tick", rec.now(), &[ptel::KeyValue::new("n", 1)]);
     /// # Ok::<(), ptel::Error>(())
     /// ```
+    #[inline]
     pub fn add_event_at(&self, name: &str, time_unix_nano: u64, attrs: &[KeyValue<'_>]) {
-        if !self.live {
-            return;
+        if self.live {
+            self.add_event_slow(name, time_unix_nano, attrs);
         }
+    }
+
+    #[inline(never)]
+    fn add_event_slow(&self, name: &str, time_unix_nano: u64, attrs: &[KeyValue<'_>]) {
         let rc = with_attrs_once(attrs, |p, n| {
             // SAFETY: raw is live; name and the attributes are valid for the call.
             unsafe {
@@ -965,10 +974,15 @@ impl<'r> Span<'r> {
     /// rec.span("s").set_status(ptel::StatusCode::Ok, "");
     /// # Ok::<(), ptel::Error>(())
     /// ```
+    #[inline]
     pub fn set_status(&self, code: StatusCode, description: &str) {
-        if !self.live {
-            return;
+        if self.live {
+            self.set_status_slow(code, description);
         }
+    }
+
+    #[inline(never)]
+    fn set_status_slow(&self, code: StatusCode, description: &str) {
         // SAFETY: raw is live; description is valid for the call.
         let rc = unsafe {
             sys::ptel_span_set_status(
