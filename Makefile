@@ -14,6 +14,8 @@ GENERATED := bindings/python/ptel/_cdef.h bindings/python/ptel/_generated.py \
 
 .PHONY: all build test test-c test-asan headertest check-format format demo bench fuzz \
         bootstrap clean venv generate check-generated
+.PHONY: test-rust bench-rust
+.PHONY: test-python bench-python
 
 all: build
 
@@ -59,8 +61,23 @@ format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'tools/*.c' 'fuzz/*.c' \
 	  'bench/c/*.c' | grep -v headertest)
 
-test: check-generated test-c test-asan check-format
+test: check-generated test-c test-asan check-format test-python test-rust
 	@echo "all tests passed"
+
+# The Python binding (bindings/python): install the package into .venv from
+# the repository root, type-check it and run its tests, which compare with
+# the C CLI of $(BUILD). PTEL_PY_SKIP_ASAN=1 / PTEL_PY_SKIP_WHEEL=1 skip the
+# slow sanitizer and wheel tests.
+PY_INSTALL = $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation \
+             --no-deps --force-reinstall .
+test-python: venv build
+	@$(PY_INSTALL)
+	@$(PY) -m mypy --strict --cache-dir $(BUILD)/python/mypy bindings/python/ptel
+	@PTEL_CLI=$(BUILD)/bin/ptel $(PY) -m pytest -q -p no:cacheprovider bindings/python/tests
+
+bench-python: venv
+	@$(PY_INSTALL)
+	@$(PY) bindings/python/bench/bench_ptel.py
 
 demo: build
 	@bash examples/c/demo.sh
@@ -75,3 +92,21 @@ fuzz: bootstrap
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out
+
+# The Rust binding (Cargo workspace at the root; see bindings/rust/README.md):
+# format, lints, tests (with a brief proptest pass over the host decode path),
+# docs, the PyO3 example loaded into Python, and the packaged ptel-sys.
+RUST_PYTHON ?= python3
+test-rust:
+	@cargo fmt --all --check
+	@cargo clippy --workspace --all-targets --all-features -- -D warnings
+	@PROPTEST_CASES=$${PROPTEST_CASES:-256} cargo test --workspace --all-features
+	@RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
+	@PYO3_PYTHON=$(RUST_PYTHON) cargo build -p ptel-pyo3-plugin
+	@$(RUST_PYTHON) bindings/rust/examples/pyo3-plugin/check.py target/debug/libptel_pyo3_plugin.so
+	@bash bindings/rust/ptel-sys/vendor-core.sh >/dev/null && bash bindings/rust/ptel-sys/vendor-core.sh --check
+	@cargo package -p ptel-sys --list --allow-dirty | grep -qx 'core/src/ptel.c' \
+	  || { echo "ptel-sys: the package lacks core/src/ptel.c"; exit 1; }
+
+bench-rust:
+	@cargo bench -p ptel --bench spans
