@@ -14,7 +14,6 @@ GENERATED := bindings/python/ptel/_cdef.h bindings/python/ptel/_generated.py \
 
 .PHONY: all build test test-c test-asan headertest check-format format demo bench fuzz \
         bootstrap clean venv generate check-generated
-.PHONY: test-python bench-python
 .PHONY: test-rust bench-rust
 .PHONY: test-python bench-python
 
@@ -64,21 +63,6 @@ format:
 
 test: check-generated test-c test-asan check-format test-python test-rust
 	@echo "all tests passed"
-
-# The Python binding (bindings/python): install the package into .venv from
-# the repository root, type-check it and run its tests, which compare with
-# the C CLI of $(BUILD). PTEL_PY_SKIP_ASAN=1 / PTEL_PY_SKIP_WHEEL=1 skip the
-# slow sanitizer and wheel tests.
-PY_INSTALL = $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation \
-             --no-deps --force-reinstall .
-test-python: venv build
-	@$(PY_INSTALL)
-	@$(PY) -m mypy --strict --cache-dir $(BUILD)/python/mypy bindings/python/ptel
-	@PTEL_CLI=$(BUILD)/bin/ptel $(PY) -m pytest -q -p no:cacheprovider bindings/python/tests
-
-bench-python: venv
-	@$(PY_INSTALL)
-	@$(PY) bindings/python/bench/bench_ptel.py
 
 # The Python binding (bindings/python): install the package into .venv from
 # the repository root, type-check it and run its tests, which compare with
