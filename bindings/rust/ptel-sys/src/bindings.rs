@@ -268,11 +268,7 @@ pub const PTEL_STATUS_TABLE: &[(&str, ::core::ffi::c_int, &str)] = &[
     ("E_VERSION", -13, "unsupported protocol version"),
     ("E_INVALID_ID", -14, "invalid trace or span id"),
     ("E_NAME", -15, "invalid instrument name or unit"),
-    (
-        "E_CONFLICT",
-        -16,
-        "instrument already registered with another kind",
-    ),
+    ("E_CONFLICT", -16, "instrument already registered with another kind"),
     ("E_NOT_FOUND", -17, "not found"),
     ("E_REJECTED", -18, "payload rejected by host validation"),
     ("E_IO", -19, "input/output error"),
@@ -351,12 +347,7 @@ pub struct ptel_aggregator {
 }
 
 /// Environment lookup callback: the value of `name`, or NULL when unset.
-pub type ptel_getenv_fn = ::core::option::Option<
-    unsafe extern "C" fn(
-        ud: *mut ::core::ffi::c_void,
-        name: *const ::core::ffi::c_char,
-    ) -> *const ::core::ffi::c_char,
->;
+pub type ptel_getenv_fn = ::core::option::Option<unsafe extern "C" fn(ud: *mut ::core::ffi::c_void, name: *const ::core::ffi::c_char) -> *const ::core::ffi::c_char>;
 
 /// ```text
 /// Optional caller-owned diagnostics filled in by fallible functions.
@@ -412,14 +403,7 @@ impl Default for ptel_str {
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct ptel_allocator {
-    pub realloc: ::core::option::Option<
-        unsafe extern "C" fn(
-            ud: *mut ::core::ffi::c_void,
-            ptr: *mut ::core::ffi::c_void,
-            old_size: usize,
-            new_size: usize,
-        ) -> *mut ::core::ffi::c_void,
-    >,
+    pub realloc: ::core::option::Option<unsafe extern "C" fn(ud: *mut ::core::ffi::c_void, ptr: *mut ::core::ffi::c_void, old_size: usize, new_size: usize) -> *mut ::core::ffi::c_void>,
     pub ud: *mut ::core::ffi::c_void,
 }
 
@@ -549,10 +533,8 @@ impl Default for ptel_limits {
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct ptel_clock {
-    pub monotonic_ns:
-        ::core::option::Option<unsafe extern "C" fn(ud: *mut ::core::ffi::c_void) -> u64>,
-    pub realtime_ns:
-        ::core::option::Option<unsafe extern "C" fn(ud: *mut ::core::ffi::c_void) -> u64>,
+    pub monotonic_ns: ::core::option::Option<unsafe extern "C" fn(ud: *mut ::core::ffi::c_void) -> u64>,
+    pub realtime_ns: ::core::option::Option<unsafe extern "C" fn(ud: *mut ::core::ffi::c_void) -> u64>,
     pub ud: *mut ::core::ffi::c_void,
 }
 
@@ -573,9 +555,7 @@ impl Default for ptel_clock {
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct ptel_id_generator {
-    pub fill: ::core::option::Option<
-        unsafe extern "C" fn(ud: *mut ::core::ffi::c_void, out: *mut u8, len: usize),
-    >,
+    pub fill: ::core::option::Option<unsafe extern "C" fn(ud: *mut ::core::ffi::c_void, out: *mut u8, len: usize)>,
     pub ud: *mut ::core::ffi::c_void,
 }
 
@@ -889,7 +869,10 @@ pub struct ptel_report {
     pub metrics_dropped: u32,
     /// data points kept (after merging)
     pub points_accepted: u32,
-    /// data points dropped (merged points are not dropped)
+    /// ```text
+    /// data points dropped from kept metrics (merged points are
+    /// not dropped; points of dropped metrics are not counted)
+    /// ```
     pub points_dropped: u32,
     /// DropCounts the plugin reported, as received
     pub plugin_dropped_spans: u32,
@@ -1108,12 +1091,7 @@ extern "C" {
     /// or PTEL_E_TRACEPARENT with the byte offset into `s` and the reason in
     /// `diag`. `*out` is written only on success.
     /// ```
-    pub fn ptel_traceparent_parse(
-        out: *mut ptel_traceparent,
-        s: *const ::core::ffi::c_char,
-        len: usize,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_traceparent_parse(out: *mut ptel_traceparent, s: *const ::core::ffi::c_char, len: usize, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Format `tp` as a version-00 `traceparent`: 55 characters plus a NUL, so
     /// `cap` must be at least 56 (else PTEL_E_BUFFER_TOO_SMALL, `*out_len` = 55).
@@ -1126,12 +1104,7 @@ extern "C" {
     /// and the caller's business. PTEL_E_INVALID_ARGUMENT when `tp` or `out_len`
     /// is NULL.
     /// ```
-    pub fn ptel_traceparent_format(
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-        tp: *const ptel_traceparent,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_traceparent_format(buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize, tp: *const ptel_traceparent) -> ::core::ffi::c_int;
     /// ```text
     /// Validate a `tracestate` header value and write its canonical form.
     ///
@@ -1154,14 +1127,7 @@ extern "C" {
     /// characters, repeatedly, then the right-most member. The output is never
     /// longer than the input, and normalising it again yields it unchanged.
     /// ```
-    pub fn ptel_tracestate_normalize(
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-        s: *const ::core::ffi::c_char,
-        len: usize,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_tracestate_normalize(buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize, s: *const ::core::ffi::c_char, len: usize, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// Number of members of a normalised tracestate (0 for an empty string).
     pub fn ptel_tracestate_count(ts: *const ::core::ffi::c_char, len: usize) -> usize;
     /// ```text
@@ -1169,24 +1135,12 @@ extern "C" {
     /// borrow from `ts`. PTEL_E_NOT_FOUND past the end. On a string that is not
     /// normalised the result is still bounded by `ts[0..len)` but meaningless.
     /// ```
-    pub fn ptel_tracestate_member(
-        key: *mut ptel_str,
-        value: *mut ptel_str,
-        ts: *const ::core::ffi::c_char,
-        len: usize,
-        index: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_tracestate_member(key: *mut ptel_str, value: *mut ptel_str, ts: *const ::core::ffi::c_char, len: usize, index: usize) -> ::core::ffi::c_int;
     /// ```text
     /// Value of `key` in a normalised tracestate (borrowed from `ts`), or
     /// PTEL_E_NOT_FOUND.
     /// ```
-    pub fn ptel_tracestate_get(
-        value: *mut ptel_str,
-        ts: *const ::core::ffi::c_char,
-        len: usize,
-        key: *const ::core::ffi::c_char,
-        key_len: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_tracestate_get(value: *mut ptel_str, ts: *const ::core::ffi::c_char, len: usize, key: *const ::core::ffi::c_char, key_len: usize) -> ::core::ffi::c_int;
     /// ```text
     /// Validate a `baggage` header value and write its canonical form.
     ///
@@ -1213,14 +1167,7 @@ extern "C" {
     /// that would exceed either limit and all members after it are dropped
     /// whole, never partially. Normalising the output again yields it unchanged.
     /// ```
-    pub fn ptel_baggage_normalize(
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-        s: *const ::core::ffi::c_char,
-        len: usize,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_baggage_normalize(buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize, s: *const ::core::ffi::c_char, len: usize, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// Number of members of a normalised baggage string (0 for an empty string).
     pub fn ptel_baggage_count(bg: *const ::core::ffi::c_char, len: usize) -> usize;
     /// ```text
@@ -1229,27 +1176,14 @@ extern "C" {
     /// after the first ';' (empty when there are none), each borrowed from `bg`.
     /// Any output pointer may be NULL. PTEL_E_NOT_FOUND past the end.
     /// ```
-    pub fn ptel_baggage_member(
-        key: *mut ptel_str,
-        value: *mut ptel_str,
-        properties: *mut ptel_str,
-        bg: *const ::core::ffi::c_char,
-        len: usize,
-        index: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_baggage_member(key: *mut ptel_str, value: *mut ptel_str, properties: *mut ptel_str, bg: *const ::core::ffi::c_char, len: usize, index: usize) -> ::core::ffi::c_int;
     /// ```text
     /// Property `index` of a member's `properties` string (as returned by
     /// `ptel_baggage_member`): `key` and raw `value` borrowed from `props`. For a
     /// property written without '=', `value->ptr` is NULL; for `key=` it is
     /// non-NULL with length 0. PTEL_E_NOT_FOUND past the end.
     /// ```
-    pub fn ptel_baggage_property(
-        key: *mut ptel_str,
-        value: *mut ptel_str,
-        props: *const ::core::ffi::c_char,
-        len: usize,
-        index: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_baggage_property(key: *mut ptel_str, value: *mut ptel_str, props: *const ::core::ffi::c_char, len: usize, index: usize) -> ::core::ffi::c_int;
     /// ```text
     /// Percent-decode a baggage value into UTF-8. Every `%XX` escape (either
     /// hex case) becomes its byte; other bytes are copied ('+' stays '+').
@@ -1258,27 +1192,14 @@ extern "C" {
     /// offset into `value`) when a '%' is not followed by two hex digits. The
     /// output may be up to three times the input length.
     /// ```
-    pub fn ptel_baggage_decode_value(
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-        value: *const ::core::ffi::c_char,
-        len: usize,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_baggage_decode_value(buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize, value: *const ::core::ffi::c_char, len: usize, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Percent-encode arbitrary bytes as a baggage value: every byte that is not
     /// a baggage-octet, and '%' itself, becomes `%XX` with upper-case hex. The
     /// result is valid as a value in `ptel_baggage_normalize` and decodes back to
     /// the input when the input is valid UTF-8.
     /// ```
-    pub fn ptel_baggage_encode_value(
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-        value: *const ::core::ffi::c_char,
-        len: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_baggage_encode_value(buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize, value: *const ::core::ffi::c_char, len: usize) -> ::core::ffi::c_int;
     /// Zero `f` and set the protocol version.
     pub fn ptel_context_fields_init(f: *mut ptel_context_fields);
     /// ```text
@@ -1297,12 +1218,7 @@ extern "C" {
     /// for `ptel_context_free`. On success `*out` is owned by the caller; on
     /// failure `*out` is NULL.
     /// ```
-    pub fn ptel_context_new(
-        out: *mut *mut ptel_context,
-        f: *const ptel_context_fields,
-        alloc: *const ptel_allocator,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_context_new(out: *mut *mut ptel_context, f: *const ptel_context_fields, alloc: *const ptel_allocator, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Build a context from W3C header values (tracestate and baggage may be NULL
     /// or empty; several headers of one kind must be joined with ',' first). The
@@ -1313,17 +1229,7 @@ extern "C" {
     /// baggage is dropped (empty), as W3C requires, and does not fail the call or
     /// touch `diag`. Ownership as in `ptel_context_new`.
     /// ```
-    pub fn ptel_context_from_w3c(
-        out: *mut *mut ptel_context,
-        traceparent: *const ::core::ffi::c_char,
-        traceparent_len: usize,
-        tracestate: *const ::core::ffi::c_char,
-        tracestate_len: usize,
-        baggage: *const ::core::ffi::c_char,
-        baggage_len: usize,
-        alloc: *const ptel_allocator,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_context_from_w3c(out: *mut *mut ptel_context, traceparent: *const ::core::ffi::c_char, traceparent_len: usize, tracestate: *const ::core::ffi::c_char, tracestate_len: usize, baggage: *const ::core::ffi::c_char, baggage_len: usize, alloc: *const ptel_allocator, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Decode PluginContext bytes, which are only read during the call.
     ///
@@ -1340,13 +1246,7 @@ extern "C" {
     /// byte offset into `data` and the field number. Ownership as in
     /// `ptel_context_new`.
     /// ```
-    pub fn ptel_context_decode(
-        out: *mut *mut ptel_context,
-        data: *const u8,
-        len: usize,
-        alloc: *const ptel_allocator,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_context_decode(out: *mut *mut ptel_context, data: *const u8, len: usize, alloc: *const ptel_allocator, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Encode as PluginContext bytes (canonical profile: ascending field
     /// numbers, defaults omitted, minimal varints; protocol_version always
@@ -1354,12 +1254,7 @@ extern "C" {
     /// returns PTEL_E_BUFFER_TOO_SMALL with the size needed in `*out_len` and
     /// writes nothing.
     /// ```
-    pub fn ptel_context_encode(
-        ctx: *const ptel_context,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_context_encode(ctx: *const ptel_context, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// Build a context from the environment carrier: PTEL_CONTEXT (base64,
     /// RFC 4648 with padding, of PluginContext bytes) when set and non-empty,
@@ -1372,13 +1267,7 @@ extern "C" {
     /// not safe against a concurrent setenv(). The returned strings are only
     /// read during the call. Ownership as in `ptel_context_new`.
     /// ```
-    pub fn ptel_context_from_env(
-        out: *mut *mut ptel_context,
-        getenv_fn: ptel_getenv_fn,
-        ud: *mut ::core::ffi::c_void,
-        alloc: *const ptel_allocator,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_context_from_env(out: *mut *mut ptel_context, getenv_fn: ptel_getenv_fn, ud: *mut ::core::ffi::c_void, alloc: *const ptel_allocator, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Write the environment carrier as NUL-terminated "NAME=value" entries, one
     /// after another (TRACEPARENT, TRACESTATE and BAGGAGE when non-empty, then
@@ -1388,24 +1277,14 @@ extern "C" {
     /// PTEL_CONTEXT carries everything. Size query as in `ptel_context_encode`;
     /// no allocation.
     /// ```
-    pub fn ptel_context_to_env(
-        ctx: *const ptel_context,
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_context_to_env(ctx: *const ptel_context, buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// The `traceparent` value of the context's span: version 00, 55
     /// characters plus a NUL, so `cap` >= 56 (else PTEL_E_BUFFER_TOO_SMALL with
     /// `*out_len` = 55). Flag bits other than sampled and random are written as
     /// zero.
     /// ```
-    pub fn ptel_context_traceparent(
-        ctx: *const ptel_context,
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_context_traceparent(ctx: *const ptel_context, buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// Read the fields (strings borrowed from `ctx`, NUL-terminated). A NULL
     /// `ctx` gives all-zero fields.
@@ -1420,20 +1299,13 @@ extern "C" {
     /// it must outlive the recorder (or its next reset). `opts` may be NULL. On
     /// success `*out` is owned by the caller and released with `ptel_recorder_free`.
     /// ```
-    pub fn ptel_recorder_new(
-        out: *mut *mut ptel_recorder,
-        ctx: *const ptel_context,
-        opts: *const ptel_recorder_options,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_recorder_new(out: *mut *mut ptel_recorder, ctx: *const ptel_context, opts: *const ptel_recorder_options) -> ::core::ffi::c_int;
     /// ```text
     /// Rewind for a new invocation under `ctx` (borrowed, as in `ptel_recorder_new`),
     /// keeping allocated memory. Every span and instrument handle of the previous
     /// invocation becomes invalid.
     /// ```
-    pub fn ptel_recorder_reset(
-        rec: *mut ptel_recorder,
-        ctx: *const ptel_context,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_recorder_reset(rec: *mut ptel_recorder, ctx: *const ptel_context) -> ::core::ffi::c_int;
     /// Release the recorder, its spans, instruments and output buffer. NULL is a no-op.
     pub fn ptel_recorder_free(rec: *mut ptel_recorder);
     /// ```text
@@ -1469,74 +1341,30 @@ extern "C" {
     /// counters and returns 0, so plugin code need not check; with
     /// `ptel_recorder_options.strict` it returns the status instead.
     /// ```
-    pub fn ptel_span_start(
-        out: *mut *mut ptel_span,
-        rec: *mut ptel_recorder,
-        parent: *const ptel_span,
-        name: *const ::core::ffi::c_char,
-        name_len: usize,
-        kind: u32,
-        start_unix_nano: u64,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_start(out: *mut *mut ptel_span, rec: *mut ptel_recorder, parent: *const ptel_span, name: *const ::core::ffi::c_char, name_len: usize, kind: u32, start_unix_nano: u64) -> ::core::ffi::c_int;
     /// ```text
     /// Set attributes. A key already present is overwritten; a new key beyond the
     /// attribute_count limit is dropped and counted in dropped_attributes_count.
     /// Strings and byte arrays longer than the limit are truncated (UTF-8 safe).
     /// ```
-    pub fn ptel_span_set_attributes(
-        span: *mut ptel_span,
-        attrs: *const ptel_attr,
-        count: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_set_attributes(span: *mut ptel_span, attrs: *const ptel_attr, count: usize) -> ::core::ffi::c_int;
     /// Add an event; `time_unix_nano` 0 means now.
-    pub fn ptel_span_add_event(
-        span: *mut ptel_span,
-        name: *const ::core::ffi::c_char,
-        name_len: usize,
-        time_unix_nano: u64,
-        attrs: *const ptel_attr,
-        count: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_add_event(span: *mut ptel_span, name: *const ::core::ffi::c_char, name_len: usize, time_unix_nano: u64, attrs: *const ptel_attr, count: usize) -> ::core::ffi::c_int;
     /// Add a link to another span context (`tracestate` may be NULL/0).
-    pub fn ptel_span_add_link(
-        span: *mut ptel_span,
-        linked: *const ptel_span_context,
-        tracestate: *const ::core::ffi::c_char,
-        tracestate_len: usize,
-        attrs: *const ptel_attr,
-        count: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_add_link(span: *mut ptel_span, linked: *const ptel_span_context, tracestate: *const ::core::ffi::c_char, tracestate_len: usize, attrs: *const ptel_attr, count: usize) -> ::core::ffi::c_int;
     /// ```text
     /// Set the status, by OpenTelemetry's rules: UNSET is ignored, OK is final,
     /// the description is kept only for ERROR.
     /// ```
-    pub fn ptel_span_set_status(
-        span: *mut ptel_span,
-        code: u32,
-        description: *const ::core::ffi::c_char,
-        description_len: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_set_status(span: *mut ptel_span, code: u32, description: *const ::core::ffi::c_char, description_len: usize) -> ::core::ffi::c_int;
     /// ```text
     /// Record an exception: an "exception" event with exception.type,
     /// exception.message and exception.stacktrace (each omitted when NULL), and
     /// status ERROR with the message as description.
     /// ```
-    pub fn ptel_span_record_exception(
-        span: *mut ptel_span,
-        r#type: *const ::core::ffi::c_char,
-        type_len: usize,
-        message: *const ::core::ffi::c_char,
-        message_len: usize,
-        stacktrace: *const ::core::ffi::c_char,
-        stacktrace_len: usize,
-        time_unix_nano: u64,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_record_exception(span: *mut ptel_span, r#type: *const ::core::ffi::c_char, type_len: usize, message: *const ::core::ffi::c_char, message_len: usize, stacktrace: *const ::core::ffi::c_char, stacktrace_len: usize, time_unix_nano: u64) -> ::core::ffi::c_int;
     /// Change the span's name.
-    pub fn ptel_span_update_name(
-        span: *mut ptel_span,
-        name: *const ::core::ffi::c_char,
-        name_len: usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_update_name(span: *mut ptel_span, name: *const ::core::ffi::c_char, name_len: usize) -> ::core::ffi::c_int;
     /// ```text
     /// End the span; `end_unix_nano` 0 means now. Later calls on the span are
     /// ignored (counted as errors). The span stays usable as a parent.
@@ -1554,25 +1382,12 @@ extern "C" {
     /// Record a complete span: the same as start, attributes, events, links,
     /// status and end, in one crossing. `*out` (may be NULL) receives the span.
     /// ```
-    pub fn ptel_span_record(
-        out: *mut *mut ptel_span,
-        rec: *mut ptel_recorder,
-        data: *const ptel_span_data,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_record(out: *mut *mut ptel_span, rec: *mut ptel_recorder, data: *const ptel_span_data) -> ::core::ffi::c_int;
     /// ```text
     /// Start a span with a caller-chosen span id (8 bytes, non-zero, unique within
     /// the recorder): for bindings that start the span on their side.
     /// ```
-    pub fn ptel_span_start_with_id(
-        out: *mut *mut ptel_span,
-        rec: *mut ptel_recorder,
-        parent: *const ptel_span,
-        name: *const ::core::ffi::c_char,
-        name_len: usize,
-        kind: u32,
-        start_unix_nano: u64,
-        span_id: *const u8,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_span_start_with_id(out: *mut *mut ptel_span, rec: *mut ptel_recorder, parent: *const ptel_span, name: *const ::core::ffi::c_char, name_len: usize, kind: u32, start_unix_nano: u64, span_id: *const u8) -> ::core::ffi::c_int;
     /// Fill `opts` with defaults (a double counter with no name).
     pub fn ptel_metric_options_init(opts: *mut ptel_metric_options);
     /// ```text
@@ -1580,56 +1395,28 @@ extern "C" {
     /// Asking again with the same description returns the same handle; a different
     /// kind, number type, unit or bounds is PTEL_E_CONFLICT.
     /// ```
-    pub fn ptel_metric_get(
-        out: *mut *mut ptel_metric,
-        rec: *mut ptel_recorder,
-        opts: *const ptel_metric_options,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_metric_get(out: *mut *mut ptel_metric, rec: *mut ptel_recorder, opts: *const ptel_metric_options) -> ::core::ffi::c_int;
     /// ```text
     /// Record an integer measurement with attributes. `span` (may be NULL) is the
     /// active span: when it is sampled the measurement becomes the data point's
     /// exemplar. Counter: add (must be >= 0); up-down counter: add; gauge: set;
     /// histogram: record.
     /// ```
-    pub fn ptel_metric_record_int(
-        metric: *mut ptel_metric,
-        value: i64,
-        attrs: *const ptel_attr,
-        count: usize,
-        span: *const ptel_span,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_metric_record_int(metric: *mut ptel_metric, value: i64, attrs: *const ptel_attr, count: usize, span: *const ptel_span) -> ::core::ffi::c_int;
     /// ```text
     /// Record a floating-point measurement; NaN and infinities are refused for
     /// counters and histograms, accepted for gauges.
     /// ```
-    pub fn ptel_metric_record_double(
-        metric: *mut ptel_metric,
-        value: f64,
-        attrs: *const ptel_attr,
-        count: usize,
-        span: *const ptel_span,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_metric_record_double(metric: *mut ptel_metric, value: f64, attrs: *const ptel_attr, count: usize, span: *const ptel_span) -> ::core::ffi::c_int;
     /// ```text
     /// As `ptel_metric_record_int`, naming the active span by its context rather
     /// than a handle (for bindings that record spans on their side, such as Go):
     /// the measurement becomes the exemplar when `active` is valid, in this
     /// recorder's trace, and sampled. `active` may be NULL.
     /// ```
-    pub fn ptel_metric_record_int_ctx(
-        metric: *mut ptel_metric,
-        value: i64,
-        attrs: *const ptel_attr,
-        count: usize,
-        active: *const ptel_span_context,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_metric_record_int_ctx(metric: *mut ptel_metric, value: i64, attrs: *const ptel_attr, count: usize, active: *const ptel_span_context) -> ::core::ffi::c_int;
     /// As `ptel_metric_record_double`, with the active span named by its context.
-    pub fn ptel_metric_record_double_ctx(
-        metric: *mut ptel_metric,
-        value: f64,
-        attrs: *const ptel_attr,
-        count: usize,
-        active: *const ptel_span_context,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_metric_record_double_ctx(metric: *mut ptel_metric, value: f64, attrs: *const ptel_attr, count: usize, active: *const ptel_span_context) -> ::core::ffi::c_int;
     /// The OpenTelemetry default explicit bucket bounds (15 values), static.
     pub fn ptel_default_histogram_bounds(count: *mut usize) -> *const f64;
     /// ```text
@@ -1637,22 +1424,13 @@ extern "C" {
     /// `*out` stays valid until the recorder is reset or freed. Spans still open
     /// are reported as open spans. After finish, recording calls are refused.
     /// ```
-    pub fn ptel_recorder_finish(
-        rec: *mut ptel_recorder,
-        out: *mut *const u8,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_recorder_finish(rec: *mut ptel_recorder, out: *mut *const u8, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// Encode into a caller buffer. With `buf` NULL or `cap` too small, returns
     /// PTEL_E_BUFFER_TOO_SMALL and stores the size needed in `*out_len`; the call
     /// can then be repeated with a larger buffer.
     /// ```
-    pub fn ptel_recorder_finish_into(
-        rec: *mut ptel_recorder,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_recorder_finish_into(rec: *mut ptel_recorder, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// Stable snake_case name of a reason ("trace_id_mismatch"), or "unknown".
     /// Static string.
@@ -1671,12 +1449,7 @@ extern "C" {
     /// `cap >= *len + 1`; with `buf` NULL or `cap` too small returns
     /// PTEL_E_BUFFER_TOO_SMALL with the length in `*len`.
     /// ```
-    pub fn ptel_report_to_json(
-        report: *const ptel_report,
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_report_to_json(report: *const ptel_report, buf: *mut ::core::ffi::c_char, cap: usize, len: *mut usize) -> ::core::ffi::c_int;
     /// Fill `opts` with the defaults (no parent, decision RECORD_AND_SAMPLE).
     pub fn ptel_invocation_options_init(opts: *mut ptel_invocation_options);
     /// ```text
@@ -1687,11 +1460,7 @@ extern "C" {
     /// empty attribute key), PTEL_E_UTF8, PTEL_E_DEPTH (attribute values nested
     /// deeper than PTEL_HOST_MAX_DEPTH) or PTEL_E_NOMEM; `*out` is then NULL.
     /// ```
-    pub fn ptel_invocation_begin(
-        out: *mut *mut ptel_invocation,
-        opts: *const ptel_invocation_options,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_invocation_begin(out: *mut *mut ptel_invocation, opts: *const ptel_invocation_options, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// The PluginContext to hand to the plugin (encode it with
     /// `ptel_context_encode` or `ptel_context_to_env`). Borrowed: valid until
@@ -1719,20 +1488,11 @@ extern "C" {
     /// was; PTEL_E_STATE when called twice; PTEL_E_INVALID_ARGUMENT for a NULL
     /// `inv`, NULL payload with non-zero length, an outcome out of range or
     /// invalid UTF-8 in `error_type`; PTEL_E_NOMEM when the arena cannot grow
-    /// (then the plugin's telemetry is dropped, counted as rejected). After any
+    /// (then the plugin's telemetry is dropped and report.status is PTEL_E_NOMEM). After any
     /// status but PTEL_E_STATE and a NULL `inv`, the invocation is ended and can
     /// be exported. Never aborts on any payload.
     /// ```
-    pub fn ptel_invocation_end(
-        inv: *mut ptel_invocation,
-        payload: *const u8,
-        len: usize,
-        outcome: u32,
-        error_type: *const ::core::ffi::c_char,
-        error_type_len: usize,
-        report: *mut ptel_report,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_invocation_end(inv: *mut ptel_invocation, payload: *const u8, len: usize, outcome: u32, error_type: *const ::core::ffi::c_char, error_type_len: usize, report: *mut ptel_report, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// Release the invocation, its context and arena. NULL is a no-op.
     pub fn ptel_invocation_free(inv: *mut ptel_invocation);
     /// Fill `opts` with the defaults.
@@ -1750,26 +1510,14 @@ extern "C" {
     /// PTEL_E_BUFFER_TOO_SMALL with the size in `*out_len` and writes nothing.
     /// PTEL_E_STATE before `ptel_invocation_end`. `opts` NULL = defaults.
     /// ```
-    pub fn ptel_invocation_export_traces(
-        inv: *const ptel_invocation,
-        opts: *const ptel_export_options,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_invocation_export_traces(inv: *const ptel_invocation, opts: *const ptel_export_options, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// Write an ExportMetricsServiceRequest (= OTLP MetricsData) with one
     /// ResourceMetrics: the Resource and a ScopeMetrics for the plugin's scope
     /// holding the accepted per-invocation DELTA metrics. Empty when there are
     /// none. Size query and errors as `ptel_invocation_export_traces`.
     /// ```
-    pub fn ptel_invocation_export_metrics(
-        inv: *const ptel_invocation,
-        opts: *const ptel_export_options,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_invocation_export_metrics(inv: *const ptel_invocation, opts: *const ptel_export_options, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// Splice entry point for hosts that batch many invocations into one
     /// request: write only the `ResourceSpans.scope_spans` fields (each one
@@ -1778,60 +1526,31 @@ extern "C" {
     /// `0A len Resource` field to form one ResourceSpans body (and `0x1A` schema
     /// URL last, if any). Size query as above; may be empty.
     /// ```
-    pub fn ptel_invocation_export_scope_spans(
-        inv: *const ptel_invocation,
-        opts: *const ptel_export_options,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_invocation_export_scope_spans(inv: *const ptel_invocation, opts: *const ptel_export_options, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// As `ptel_invocation_export_scope_spans`, for the `ResourceMetrics.scope_metrics`
     /// fields (tag 0x12) of `ptel_invocation_export_metrics`.
     /// ```
-    pub fn ptel_invocation_export_scope_metrics(
-        inv: *const ptel_invocation,
-        opts: *const ptel_export_options,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_invocation_export_scope_metrics(inv: *const ptel_invocation, opts: *const ptel_export_options, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// Wrap spliced ScopeSpans (`scope_spans`, the concatenated output of
     /// `ptel_invocation_export_scope_spans`) into a complete
     /// ExportTraceServiceRequest with the Resource of `opts`. Empty output when
     /// `scope_spans_len` is 0. Size query as above.
     /// ```
-    pub fn ptel_export_traces_wrap(
-        opts: *const ptel_export_options,
-        scope_spans: *const u8,
-        scope_spans_len: usize,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_export_traces_wrap(opts: *const ptel_export_options, scope_spans: *const u8, scope_spans_len: usize, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// ```text
     /// As `ptel_export_traces_wrap`, for ScopeMetrics into an
     /// ExportMetricsServiceRequest.
     /// ```
-    pub fn ptel_export_metrics_wrap(
-        opts: *const ptel_export_options,
-        scope_metrics: *const u8,
-        scope_metrics_len: usize,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_export_metrics_wrap(opts: *const ptel_export_options, scope_metrics: *const u8, scope_metrics_len: usize, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// Fill `opts` with the defaults.
     pub fn ptel_aggregator_options_init(opts: *mut ptel_aggregator_options);
     /// ```text
     /// Create an aggregator. `opts` NULL = defaults. On success `*out` is owned
     /// by the caller (`ptel_aggregator_free`).
     /// ```
-    pub fn ptel_aggregator_new(
-        out: *mut *mut ptel_aggregator,
-        opts: *const ptel_aggregator_options,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_aggregator_new(out: *mut *mut ptel_aggregator, opts: *const ptel_aggregator_options) -> ::core::ffi::c_int;
     /// ```text
     /// Release the aggregator. Not thread-safe: no other call may be running.
     /// NULL is a no-op.
@@ -1848,10 +1567,7 @@ extern "C" {
     /// are not aggregated. Returns 0, PTEL_E_STATE before `ptel_invocation_end`,
     /// PTEL_E_INVALID_ARGUMENT or PTEL_E_NOMEM.
     /// ```
-    pub fn ptel_aggregator_add(
-        agg: *mut ptel_aggregator,
-        inv: *const ptel_invocation,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_aggregator_add(agg: *mut ptel_aggregator, inv: *const ptel_invocation) -> ::core::ffi::c_int;
     /// ```text
     /// Write an ExportMetricsServiceRequest with one ResourceMetrics (the
     /// Resource of `opts`) and one ScopeMetrics per plugin scope, metrics and
@@ -1867,14 +1583,7 @@ extern "C" {
     /// size can grow: retry while PTEL_E_BUFFER_TOO_SMALL (a failed call changes
     /// nothing). Empty output when no stream exists.
     /// ```
-    pub fn ptel_aggregator_export(
-        agg: *mut ptel_aggregator,
-        opts: *const ptel_export_options,
-        temporality: u32,
-        buf: *mut u8,
-        cap: usize,
-        out_len: *mut usize,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_aggregator_export(agg: *mut ptel_aggregator, opts: *const ptel_export_options, temporality: u32, buf: *mut u8, cap: usize, out_len: *mut usize) -> ::core::ffi::c_int;
     /// Read the counters (under the mutex).
     pub fn ptel_aggregator_get_stats(agg: *mut ptel_aggregator, out: *mut ptel_aggregator_stats);
     /// ```text
@@ -1895,15 +1604,7 @@ extern "C" {
     /// malformed input is reported as such even when `buf` is too small. All
     /// memory is the caller's; nothing is retained.
     /// ```
-    pub fn ptel_json_render(
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-        message_type: u32,
-        data: *const u8,
-        len: usize,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_json_render(buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize, message_type: u32, data: *const u8, len: usize, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Like ptel_json_render, but allocates the output with `alloc` (NULL for
     /// libc). On success `*out` holds `*out_len` bytes of JSON followed by a NUL
@@ -1911,15 +1612,7 @@ extern "C" {
     /// it: release it with ptel_json_free and the same allocator. On failure
     /// `*out` is NULL and `*out_len` is 0.
     /// ```
-    pub fn ptel_json_render_alloc(
-        out: *mut *mut ::core::ffi::c_char,
-        out_len: *mut usize,
-        message_type: u32,
-        data: *const u8,
-        len: usize,
-        alloc: *const ptel_allocator,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_json_render_alloc(out: *mut *mut ::core::ffi::c_char, out_len: *mut usize, message_type: u32, data: *const u8, len: usize, alloc: *const ptel_allocator, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Free a string returned by ptel_json_render_alloc. `len` is the `*out_len`
     /// it returned; `alloc` must be the allocator that was passed to it (NULL for
@@ -1958,18 +1651,7 @@ extern "C" {
     /// traces_len in `metrics`) and the field number. A malformed input is
     /// reported as such even when `buf` is too small. Nothing is retained.
     /// ```
-    pub fn ptel_console_render(
-        buf: *mut ::core::ffi::c_char,
-        cap: usize,
-        out_len: *mut usize,
-        traces: *const u8,
-        traces_len: usize,
-        metrics: *const u8,
-        metrics_len: usize,
-        flags: u32,
-        alloc: *const ptel_allocator,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_console_render(buf: *mut ::core::ffi::c_char, cap: usize, out_len: *mut usize, traces: *const u8, traces_len: usize, metrics: *const u8, metrics_len: usize, flags: u32, alloc: *const ptel_allocator, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Like ptel_console_render, but allocates the output with `alloc` (NULL
     /// for libc), which also provides the scratch memory. On success `*out` holds
@@ -1978,27 +1660,13 @@ extern "C" {
     /// ptel_console_free and the same allocator. On failure `*out` is NULL and
     /// `*out_len` is 0.
     /// ```
-    pub fn ptel_console_render_alloc(
-        out: *mut *mut ::core::ffi::c_char,
-        out_len: *mut usize,
-        traces: *const u8,
-        traces_len: usize,
-        metrics: *const u8,
-        metrics_len: usize,
-        flags: u32,
-        alloc: *const ptel_allocator,
-        diag: *mut ptel_diag,
-    ) -> ::core::ffi::c_int;
+    pub fn ptel_console_render_alloc(out: *mut *mut ::core::ffi::c_char, out_len: *mut usize, traces: *const u8, traces_len: usize, metrics: *const u8, metrics_len: usize, flags: u32, alloc: *const ptel_allocator, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// ```text
     /// Free text returned by ptel_console_render_alloc. `len` is the `*out_len`
     /// it returned; `alloc` must be the allocator passed to it (NULL for libc).
     /// NULL `text` is a no-op.
     /// ```
-    pub fn ptel_console_free(
-        text: *mut ::core::ffi::c_char,
-        len: usize,
-        alloc: *const ptel_allocator,
-    );
+    pub fn ptel_console_free(text: *mut ::core::ffi::c_char, len: usize, alloc: *const ptel_allocator);
 }
 
 #[cfg(all(test, target_arch = "x86_64", target_os = "linux"))]
@@ -2250,10 +1918,7 @@ mod layout_tests {
         assert_eq!(align_of::<ptel_export_options>(), 8);
         assert_eq!(offset_of!(ptel_export_options, version), 0);
         assert_eq!(offset_of!(ptel_export_options, resource_attributes), 8);
-        assert_eq!(
-            offset_of!(ptel_export_options, resource_attribute_count),
-            16
-        );
+        assert_eq!(offset_of!(ptel_export_options, resource_attribute_count), 16);
         assert_eq!(offset_of!(ptel_export_options, resource_schema_url), 24);
         assert_eq!(offset_of!(ptel_export_options, host_scope_name), 40);
         assert_eq!(offset_of!(ptel_export_options, host_scope_version), 56);

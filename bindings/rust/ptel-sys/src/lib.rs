@@ -33,6 +33,7 @@
 #[cfg(test)]
 extern crate std;
 
+#[rustfmt::skip]
 mod bindings;
 pub use bindings::*;
 
