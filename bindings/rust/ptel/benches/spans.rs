@@ -78,6 +78,13 @@ fn ptel_span(rec: &Recorder, i: i64) {
     s.set_status(StatusCode::Error, "boom");
 }
 
+/// The disabled path on its own (kept out of line so it can be inspected).
+#[inline(never)]
+fn ptel_disabled_span(rec: &Recorder) {
+    let s = rec.span("pii.scan");
+    s.set_status(StatusCode::Ok, "");
+}
+
 fn sdk_span(tracer: &opentelemetry_sdk::trace::SdkTracer, i: i64) {
     let mut s = tracer
         .span_builder("pii.scan")
@@ -131,36 +138,49 @@ impl SpanProcessor for EncodeProcessor {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Measure {
     ns_per_span: f64,
     allocs_per_span: f64,
 }
 
-/// Best of 5 rounds of `round` (which runs `n` spans and returns n).
-fn measure(seconds: f64, mut run: impl FnMut(usize) -> usize) -> Measure {
-    // Warm-up, and an estimate of the speed.
-    let t = Instant::now();
-    let mut n = 0;
-    while t.elapsed().as_secs_f64() < seconds / 5.0 {
-        n += run(BATCH * 16);
-    }
-    let per = t.elapsed().as_secs_f64() / n as f64;
-    let iters = ((seconds / per) as usize).max(BATCH * 16) / BATCH * BATCH;
-    let mut best = f64::MAX;
-    let mut allocs = u64::MAX;
-    for _ in 0..5 {
-        let a0 = ALLOCATIONS.load(Ordering::Relaxed);
+type Workload<'a> = (&'static str, Box<dyn FnMut(usize) + 'a>);
+
+/// Best of 7 rounds per workload; the rounds of all workloads are
+/// interleaved so that background load hits them alike. Each round runs
+/// about `seconds`.
+fn measure_all(seconds: f64, workloads: &mut [Workload<'_>]) -> Vec<Measure> {
+    let mut iters = Vec::new();
+    for (_, run) in workloads.iter_mut() {
+        // Warm-up, and an estimate of the speed.
         let t = Instant::now();
-        let done = run(iters);
-        let el = t.elapsed().as_secs_f64();
-        let a = ALLOCATIONS.load(Ordering::Relaxed) - a0;
-        best = best.min(el * 1e9 / done as f64);
-        allocs = allocs.min(a);
+        let mut n = 0;
+        while t.elapsed().as_secs_f64() < seconds / 4.0 {
+            run(BATCH * 16);
+            n += BATCH * 16;
+        }
+        let per = t.elapsed().as_secs_f64() / n as f64;
+        iters.push((((seconds / per) as usize).max(BATCH * 16)) / BATCH * BATCH);
     }
-    Measure {
-        ns_per_span: best,
-        allocs_per_span: allocs as f64 / iters as f64,
+    let mut best = vec![
+        Measure {
+            ns_per_span: f64::MAX,
+            allocs_per_span: f64::MAX
+        };
+        workloads.len()
+    ];
+    for _ in 0..7 {
+        for (k, (_, run)) in workloads.iter_mut().enumerate() {
+            let a0 = ALLOCATIONS.load(Ordering::Relaxed);
+            let t = Instant::now();
+            run(iters[k]);
+            let el = t.elapsed().as_secs_f64();
+            let a = ALLOCATIONS.load(Ordering::Relaxed) - a0;
+            best[k].ns_per_span = best[k].ns_per_span.min(el * 1e9 / iters[k] as f64);
+            best[k].allocs_per_span = best[k].allocs_per_span.min(a as f64 / iters[k] as f64);
+        }
     }
+    best
 }
 
 fn main() {
@@ -174,20 +194,7 @@ fn main() {
 
     let ctx = Context::from_w3c(TRACEPARENT, "", "").unwrap();
     let mut rec = Recorder::new(&ctx);
-    let mut payload_bytes = 0usize;
-    let ptel = measure(seconds, |n| {
-        let mut i = 0;
-        while i < n {
-            for k in 0..BATCH {
-                ptel_span(&rec, (i + k) as i64);
-            }
-            payload_bytes = black_box(rec.finish()).len();
-            rec.reset(&ctx);
-            i += BATCH;
-        }
-        n
-    });
-
+    let payload_bytes = std::cell::Cell::new(0usize);
     let dropped = Context::from_w3c(
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
         "",
@@ -195,46 +202,74 @@ fn main() {
     )
     .unwrap();
     let off = Recorder::new(&dropped);
-    let disabled = measure(seconds, |n| {
-        for i in 0..n {
-            ptel_span(black_box(&off), i as i64);
-        }
-        n
-    });
-
-    let disabled_start_end = measure(seconds, |n| {
-        for _ in 0..n {
-            let s = black_box(&off).span("pii.scan");
-            s.set_status(StatusCode::Ok, "");
-            drop(s);
-        }
-        n
-    });
-    let disabled_guarded = measure(seconds, |n| {
-        for i in 0..n {
-            let s = black_box(&off).span("pii.scan");
-            if s.is_recording() {
-                ptel_span(&off, i as i64);
-            }
-        }
-        n
-    });
-
     let provider = SdkTracerProvider::builder()
         .with_sampler(Sampler::AlwaysOn)
         .with_span_processor(EncodeProcessor::default())
         .build();
     let tracer = provider.tracer("bench");
-    let sdk = measure(seconds, |n| {
-        for i in 0..n {
-            sdk_span(&tracer, i as i64);
-        }
-        n
-    });
+
+    let mut workloads: Vec<Workload<'_>> = vec![
+        (
+            "ptel",
+            Box::new(|n| {
+                let mut i = 0;
+                while i < n {
+                    for k in 0..BATCH {
+                        ptel_span(&rec, (i + k) as i64);
+                    }
+                    payload_bytes.set(black_box(rec.finish()).len());
+                    rec.reset(&ctx);
+                    i += BATCH;
+                }
+            }),
+        ),
+        (
+            "sdk",
+            Box::new(|n| {
+                for i in 0..n {
+                    sdk_span(&tracer, i as i64);
+                }
+            }),
+        ),
+        (
+            "disabled",
+            Box::new(|n| {
+                for i in 0..n {
+                    ptel_span(black_box(&off), i as i64);
+                }
+            }),
+        ),
+        (
+            "disabled_start_end",
+            Box::new(|n| {
+                for _ in 0..n {
+                    ptel_disabled_span(black_box(&off));
+                }
+            }),
+        ),
+        (
+            "disabled_guarded",
+            Box::new(|n| {
+                for i in 0..n {
+                    let s = black_box(&off).span("pii.scan");
+                    if s.is_recording() {
+                        ptel_span(&off, i as i64);
+                    }
+                }
+            }),
+        ),
+    ];
+    let m = measure_all(seconds, &mut workloads);
+    drop(workloads);
     let _ = provider.shutdown();
+    let payload_bytes = payload_bytes.get();
+    let (ptel, sdk, disabled, disabled_start_end, disabled_guarded) =
+        (m[0], m[1], m[2], m[3], m[4]);
 
     let ratio = ptel.ns_per_span / sdk.ns_per_span;
-    println!("rust span workload (10 attributes, 1 event with 2 attributes, status), best of 5:");
+    println!(
+        "rust span workload (10 attributes, 1 event with 2 attributes, status), best of 7 interleaved rounds:"
+    );
     println!(
         "  ptel recorder      {:8.1} ns/span  {:6.2} allocs/span  ({} B payload per {BATCH} spans)",
         ptel.ns_per_span, ptel.allocs_per_span, payload_bytes

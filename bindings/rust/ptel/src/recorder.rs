@@ -720,59 +720,74 @@ impl<'r> SpanBuilder<'r, '_> {
                 prev: core::ptr::null_mut(),
             };
         }
-        self.start_slow()
-    }
-
-    fn start_slow(self) -> Span<'r> {
-        let rec = self.rec;
+        // Only the recording path unpacks the builder, so the disabled path
+        // is one load and one branch.
         let parent = match self.parent {
             Parent::Active => rec.active.get(),
             Parent::Root => core::ptr::null_mut(),
             Parent::Span(p, _) => p,
         };
-        let mut raw = core::ptr::null_mut();
-        // SAFETY: rec.raw is live; parent is NULL or a span of a live
-        // recorder (the borrow of its Span guarantees it); name is valid for
-        // the call.
-        let rc = unsafe {
-            match &self.span_id {
-                None => sys::ptel_span_start(
-                    &mut raw,
-                    rec.raw,
-                    parent,
-                    self.name.as_ptr().cast(),
-                    self.name.len(),
-                    self.kind.to_c(),
-                    self.start,
-                ),
-                Some(id) => sys::ptel_span_start_with_id(
-                    &mut raw,
-                    rec.raw,
-                    parent,
-                    self.name.as_ptr().cast(),
-                    self.name.len(),
-                    self.kind.to_c(),
-                    self.start,
-                    id.as_ptr(),
-                ),
-            }
-        };
-        rec.note(rc);
-        if raw.is_null() {
-            return Span {
-                rec,
-                raw,
-                live: false,
-                prev: core::ptr::null_mut(),
-            };
+        start_span(
+            rec,
+            self.name,
+            self.kind.to_c(),
+            parent,
+            self.start,
+            self.span_id.as_ref(),
+        )
+    }
+}
+
+#[inline(never)]
+fn start_span<'r>(
+    rec: &'r Recorder,
+    name: &str,
+    kind: u32,
+    parent: *mut sys::ptel_span,
+    start: u64,
+    span_id: Option<&[u8; 8]>,
+) -> Span<'r> {
+    let mut raw = core::ptr::null_mut();
+    // SAFETY: rec.raw is live; parent is NULL or a span of a live recorder
+    // (the borrow of its Span guarantees it); name is valid for the call.
+    let rc = unsafe {
+        match span_id {
+            None => sys::ptel_span_start(
+                &mut raw,
+                rec.raw,
+                parent,
+                name.as_ptr().cast(),
+                name.len(),
+                kind,
+                start,
+            ),
+            Some(id) => sys::ptel_span_start_with_id(
+                &mut raw,
+                rec.raw,
+                parent,
+                name.as_ptr().cast(),
+                name.len(),
+                kind,
+                start,
+                id.as_ptr(),
+            ),
         }
-        let prev = rec.active.replace(raw);
-        Span {
+    };
+    rec.note(rc);
+    if raw.is_null() {
+        return Span {
             rec,
             raw,
-            live: true,
-            prev,
-        }
+            live: false,
+            prev: core::ptr::null_mut(),
+        };
+    }
+    let prev = rec.active.replace(raw);
+    Span {
+        rec,
+        raw,
+        live: true,
+        prev,
     }
 }
 
@@ -781,7 +796,9 @@ impl<'r> SpanBuilder<'r, '_> {
 /// spans and the exemplar of measurements.
 ///
 /// Every method is total: on a non-recording span, or after a refusal, calls
-/// do nothing.
+/// do nothing. Under a DROP decision starting and ending a span is one load
+/// and one branch; the arguments of the calls in between are still built,
+/// so guard expensive attribute construction with [`Span::is_recording`].
 ///
 /// ```
 /// # let ctx = ptel::Context::from_w3c("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "", "")?;
