@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 #if defined(PTEL_CODEGEN)
-#  define PTEL_API /* codegen parses plain declarations */
+#    define PTEL_API /* codegen parses plain declarations */
 #elif defined(_WIN32) && defined(PTEL_SHARED)
 #    ifdef PTEL_BUILDING
 #        define PTEL_API __declspec(dllexport)
