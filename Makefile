@@ -95,7 +95,8 @@ clean:
 
 # The Rust binding (Cargo workspace at the root; see bindings/rust/README.md):
 # format, lints, tests (with a brief proptest pass over the host decode path),
-# docs, the PyO3 example loaded into Python, and the packaged ptel-sys.
+# docs, the PyO3 example loaded into Python, the packaged ptel-sys, and the
+# tests again with the C core under ASan + UBSan (bindings/rust/asan.sh).
 RUST_PYTHON ?= python3
 test-rust:
 	@cargo fmt --all --check
@@ -107,6 +108,7 @@ test-rust:
 	@bash bindings/rust/ptel-sys/vendor-core.sh >/dev/null && bash bindings/rust/ptel-sys/vendor-core.sh --check
 	@cargo package -p ptel-sys --list --allow-dirty | grep -qx 'core/src/ptel.c' \
 	  || { echo "ptel-sys: the package lacks core/src/ptel.c"; exit 1; }
+	@bash bindings/rust/asan.sh
 
 bench-rust:
 	@cargo bench -p ptel --bench spans
