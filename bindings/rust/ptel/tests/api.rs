@@ -430,21 +430,17 @@ fn typed_attributes_reach_the_wire() {
 fn deep_values_are_bounded() {
     // 100 levels of nested arrays: lowering stops at 64, the core at its
     // attribute_depth limit; nothing overflows the stack and nothing fails.
-    fn nest<'a>(levels: usize, store: &'a mut Vec<Box<[AttrValue<'a>]>>) -> AttrValue<'a> {
-        let mut v = AttrValue::Int(1);
-        for _ in 0..levels {
-            let boxed: Box<[AttrValue<'a>]> = Box::new([v]);
-            let leaked: &'a [AttrValue<'a>] = Box::leak(boxed);
-            v = AttrValue::Array(leaked);
+    fn nest(depth: usize, v: AttrValue<'_>, span: &ptel::Span<'_>) {
+        if depth == 0 {
+            span.set_attribute("v", v);
+        } else {
+            let arr = [v];
+            nest(depth - 1, AttrValue::Array(&arr), span);
         }
-        let _ = store;
-        v
     }
-    let mut store = Vec::new();
-    let deep = nest(100, &mut store);
     let c = ctx();
     let (mut rec, _) = recorder(&c, false);
-    rec.span("deep").set_attribute("v", deep);
+    nest(100, AttrValue::Int(1), &rec.span("deep"));
     let t = decode_telemetry(rec.finish());
     assert_eq!(t.spans[0].attributes.len(), 1);
 }
