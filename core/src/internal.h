@@ -88,14 +88,27 @@ static inline uint8_t *ptel__put_varint(uint8_t *p, uint64_t v) {
     return p;
 }
 
-/* Little-endian on every CPU: byte stores, which compilers fuse on LE targets. */
+/* Little-endian on every CPU (s390x is big-endian): a plain copy where the
+ * CPU is little-endian, byte stores elsewhere. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#    define PTEL__LITTLE_ENDIAN 1
+#else
+#    define PTEL__LITTLE_ENDIAN 0
+#endif
+
 static inline uint8_t *ptel__put_fixed64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    if (PTEL__LITTLE_ENDIAN)
+        memcpy(p, &v, 8);
+    else
+        for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
     return p + 8;
 }
 
 static inline uint8_t *ptel__put_fixed32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    if (PTEL__LITTLE_ENDIAN)
+        memcpy(p, &v, 4);
+    else
+        for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
     return p + 4;
 }
 
@@ -112,6 +125,11 @@ static inline double ptel__bits_double(uint64_t u) {
 }
 
 static inline uint64_t ptel__get_fixed64(const uint8_t *p) {
+    if (PTEL__LITTLE_ENDIAN) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return w;
+    }
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
     return v;

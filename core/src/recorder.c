@@ -19,6 +19,18 @@ int ptel__rec_refuse(ptel_recorder *rec, uint32_t *counter, int status) {
     return rec->strict ? status : 0;
 }
 
+/* The payload grows in place in spans_out: the version field first, ended
+ * spans as they end, the rest at finish. No copy of the span bytes. */
+static int rec_out_header(ptel_recorder *rec) {
+    if (rec->spans_out.len) return 0;
+    int rc = ptel__buf_reserve(&rec->spans_out, 2);
+    if (rc) return rc;
+    rec->spans_out.data[0] = REC_TAG_VERSION;
+    rec->spans_out.data[1] = PTEL_PROTOCOL_VERSION;
+    rec->spans_out.len = 2;
+    return 0;
+}
+
 void ptel_recorder_options_init(ptel_recorder_options *opts) {
     if (!opts) return;
     memset(opts, 0, sizeof *opts);
@@ -46,7 +58,6 @@ static void rec_setup(ptel_recorder *rec, const ptel_context *ctx) {
     memset(&rec->scratch, 0, sizeof rec->scratch);
     memset(&rec->drops, 0, sizeof rec->drops);
     rec->spans_out.len = 0;
-    rec->out.len = 0;
 
     ptel_span *nr = &rec->nonrecording;
     memset(nr, 0, sizeof *nr);
@@ -74,7 +85,6 @@ int ptel_recorder_new(ptel_recorder **out, const ptel_context *ctx,
     ptel__rng_seed_os(&rec->rng); /* also the fallback of a caller's generator */
     ptel__arena_init(&rec->arena, alloc);
     ptel__buf_init(&rec->spans_out, alloc);
-    ptel__buf_init(&rec->out, alloc);
     rec_setup(rec, ctx);
     *out = rec;
     return 0;
@@ -92,7 +102,6 @@ void ptel_recorder_free(ptel_recorder *rec) {
     ptel_allocator alloc = rec->alloc;
     ptel__arena_free(&rec->arena);
     ptel__buf_free(&rec->spans_out);
-    ptel__buf_free(&rec->out);
     ptel__free(&alloc, rec, sizeof *rec);
 }
 
@@ -231,6 +240,10 @@ static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *
 
 int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_span *parent, const char *name,
                     size_t name_len, uint32_t kind, uint64_t start_unix_nano) {
+    if (PTEL__LIKELY(out && rec && !rec->recording)) { /* the disabled path */
+        *out = &rec->nonrecording;
+        return 0;
+    }
     return rec_span_begin(out, rec, parent, NULL, name, name_len, kind, start_unix_nano, NULL);
 }
 
@@ -243,21 +256,37 @@ int ptel_span_start_with_id(ptel_span **out, ptel_recorder *rec, const ptel_span
 }
 
 /* Common entry check of span operations: 1 = go ahead, else the return value. */
-static int rec_span_usable(ptel_span *s, int *ret) {
-    if (!s || !s->rec) {
-        *ret = PTEL_E_INVALID_ARGUMENT;
-        return 0;
-    }
-    if (PTEL__LIKELY(rec_live(s) && !s->rec->finished)) return 1;
-    *ret = s->state == REC_SPAN_NONRECORDING
-               ? 0
-               : ptel__rec_refuse(s->rec, &s->rec->drops.errors, PTEL_E_STATE);
-    return 0;
+/* Calls on a span that is not open: free for non-recording spans (the
+ * disabled path), counted misuse otherwise. Kept out of line so that the
+ * public entry points stay a compare and a tail call. */
+#if defined(__GNUC__)
+__attribute__((noinline, cold))
+#endif
+static int
+rec_span_unusable(ptel_span *s) {
+    if (!s || !s->rec) return PTEL_E_INVALID_ARGUMENT;
+    if (s->state == REC_SPAN_NONRECORDING) return 0;
+    return ptel__rec_refuse(s->rec, &s->rec->drops.errors, PTEL_E_STATE);
 }
 
+static bool rec_span_open(const ptel_span *s) {
+    return PTEL__LIKELY(s && s->state == REC_SPAN_OPEN && !s->rec->finished);
+}
+
+#if defined(__GNUC__)
+#    define PTEL__NOINLINE __attribute__((noinline))
+#else
+#    define PTEL__NOINLINE
+#endif
+
+static PTEL__NOINLINE int rec_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t count);
+
 int ptel_span_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t count) {
-    int ret;
-    if (!rec_span_usable(span, &ret)) return ret;
+    if (!rec_span_open(span)) return rec_span_unusable(span);
+    return rec_set_attributes(span, attrs, count);
+}
+
+static int rec_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t count) {
     ptel_recorder *rec = span->rec;
     if (count && !attrs) return ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT);
     int rc =
@@ -266,9 +295,14 @@ int ptel_span_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t cou
     return rc ? ptel__rec_refuse(rec, &rec->drops.errors, rc) : 0;
 }
 
+static PTEL__NOINLINE int rec_update_name(ptel_span *span, const char *name, size_t name_len);
+
 int ptel_span_update_name(ptel_span *span, const char *name, size_t name_len) {
-    int ret;
-    if (!rec_span_usable(span, &ret)) return ret;
+    if (!rec_span_open(span)) return rec_span_unusable(span);
+    return rec_update_name(span, name, name_len);
+}
+
+static int rec_update_name(ptel_span *span, const char *name, size_t name_len) {
     int rc = rec_copy_text(span->rec, &span->name, name, name_len);
     return rc ? ptel__rec_refuse(span->rec, &span->rec->drops.errors, rc) : 0;
 }
@@ -300,10 +334,18 @@ static int rec_append_record(ptel_recorder *rec, rec_bytes *dst, uint8_t tag, co
     return 0;
 }
 
+static PTEL__NOINLINE int rec_add_event(ptel_span *span, const char *name, size_t name_len,
+                                        uint64_t time_unix_nano, const ptel_attr *attrs,
+                                        size_t count);
+
 int ptel_span_add_event(ptel_span *span, const char *name, size_t name_len, uint64_t time_unix_nano,
                         const ptel_attr *attrs, size_t count) {
-    int ret;
-    if (!rec_span_usable(span, &ret)) return ret;
+    if (!rec_span_open(span)) return rec_span_unusable(span);
+    return rec_add_event(span, name, name_len, time_unix_nano, attrs, count);
+}
+
+static int rec_add_event(ptel_span *span, const char *name, size_t name_len,
+                         uint64_t time_unix_nano, const ptel_attr *attrs, size_t count) {
     ptel_recorder *rec = span->rec;
     if (count && !attrs) return ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT);
     if (span->event_count >= rec->limits.event_count) {
@@ -336,10 +378,18 @@ int ptel_span_add_event(ptel_span *span, const char *name, size_t name_len, uint
     return attr_rc && rec->strict ? attr_rc : 0;
 }
 
+static PTEL__NOINLINE int rec_add_link(ptel_span *span, const ptel_span_context *linked,
+                                       const char *tracestate, size_t tracestate_len,
+                                       const ptel_attr *attrs, size_t count);
+
 int ptel_span_add_link(ptel_span *span, const ptel_span_context *linked, const char *tracestate,
                        size_t tracestate_len, const ptel_attr *attrs, size_t count) {
-    int ret;
-    if (!rec_span_usable(span, &ret)) return ret;
+    if (!rec_span_open(span)) return rec_span_unusable(span);
+    return rec_add_link(span, linked, tracestate, tracestate_len, attrs, count);
+}
+
+static int rec_add_link(ptel_span *span, const ptel_span_context *linked, const char *tracestate,
+                        size_t tracestate_len, const ptel_attr *attrs, size_t count) {
     ptel_recorder *rec = span->rec;
     if (!linked || (count && !attrs) || (tracestate_len && !tracestate))
         return ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT);
@@ -376,10 +426,17 @@ int ptel_span_add_link(ptel_span *span, const ptel_span_context *linked, const c
     return attr_rc && rec->strict ? attr_rc : 0;
 }
 
+static PTEL__NOINLINE int rec_set_status(ptel_span *span, uint32_t code, const char *description,
+                                         size_t description_len);
+
 int ptel_span_set_status(ptel_span *span, uint32_t code, const char *description,
                          size_t description_len) {
-    int ret;
-    if (!rec_span_usable(span, &ret)) return ret;
+    if (!rec_span_open(span)) return rec_span_unusable(span);
+    return rec_set_status(span, code, description, description_len);
+}
+
+static int rec_set_status(ptel_span *span, uint32_t code, const char *description,
+                          size_t description_len) {
     ptel_recorder *rec = span->rec;
     if (code > PTEL_STATUS_ERROR)
         return ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT);
@@ -393,11 +450,22 @@ int ptel_span_set_status(ptel_span *span, uint32_t code, const char *description
     return rc ? ptel__rec_refuse(rec, &rec->drops.errors, rc) : 0;
 }
 
+static PTEL__NOINLINE int rec_record_exception(ptel_span *span, const char *type, size_t type_len,
+                                               const char *message, size_t message_len,
+                                               const char *stacktrace, size_t stacktrace_len,
+                                               uint64_t time_unix_nano);
+
 int ptel_span_record_exception(ptel_span *span, const char *type, size_t type_len,
                                const char *message, size_t message_len, const char *stacktrace,
                                size_t stacktrace_len, uint64_t time_unix_nano) {
-    int ret;
-    if (!rec_span_usable(span, &ret)) return ret;
+    if (!rec_span_open(span)) return rec_span_unusable(span);
+    return rec_record_exception(span, type, type_len, message, message_len, stacktrace,
+                                stacktrace_len, time_unix_nano);
+}
+
+static int rec_record_exception(ptel_span *span, const char *type, size_t type_len,
+                                const char *message, size_t message_len, const char *stacktrace,
+                                size_t stacktrace_len, uint64_t time_unix_nano) {
     ptel_attr attrs[3];
     size_t n = 0;
     const char *keys[3] = {"exception.type", "exception.message", "exception.stacktrace"};
@@ -497,9 +565,14 @@ uint8_t *ptel__rec_span_write(const ptel_span *s, uint8_t *p, bool with_end) {
     return ptel__put_fixed32(p, flags);
 }
 
+static PTEL__NOINLINE int rec_end(ptel_span *span, uint64_t end_unix_nano);
+
 int ptel_span_end(ptel_span *span, uint64_t end_unix_nano) {
-    int ret;
-    if (!rec_span_usable(span, &ret)) return ret;
+    if (!rec_span_open(span)) return rec_span_unusable(span);
+    return rec_end(span, end_unix_nano);
+}
+
+static int rec_end(ptel_span *span, uint64_t end_unix_nano) {
     ptel_recorder *rec = span->rec;
     uint64_t end = end_unix_nano ? end_unix_nano : ptel_recorder_now(rec);
     int rc = 0;
@@ -510,7 +583,8 @@ int ptel_span_end(ptel_span *span, uint64_t end_unix_nano) {
     span->end = end;
     span->state = REC_SPAN_ENDED;
     size_t body = ptel__rec_span_size(span, true);
-    int grc = ptel__buf_reserve(&rec->spans_out, ptel__len_field_size(body));
+    int grc = rec_out_header(rec);
+    if (!grc) grc = ptel__buf_reserve(&rec->spans_out, ptel__len_field_size(body));
     if (grc) return ptel__rec_refuse(rec, &rec->drops.spans, grc);
     uint8_t *p = rec->spans_out.data + rec->spans_out.len;
     *p++ = REC_TAG_SPANS;
@@ -591,29 +665,22 @@ int ptel_recorder_finish(ptel_recorder *rec, const uint8_t **out, size_t *out_le
     if (!rec || !out || !out_len) return PTEL_E_INVALID_ARGUMENT;
     if (!rec->finished) {
         uint64_t now = ptel_recorder_now(rec);
-        bool spans = rec->features & PTEL_FEATURE_SPANS;
-        bool open = spans && (rec->features & PTEL_FEATURE_OPEN_SPANS);
-        size_t total = 2 + (spans ? rec->spans_out.len : 0);
+        bool open =
+            (rec->features & PTEL_FEATURE_SPANS) && (rec->features & PTEL_FEATURE_OPEN_SPANS);
         size_t metrics =
             (rec->features & PTEL_FEATURE_METRICS) ? ptel__rec_metrics_size(rec, now) : 0;
-        total += metrics;
+        size_t extra = metrics;
         if (open)
             for (uint32_t k = 0; k < rec->span_count; k++)
                 if (rec->spans[k]->state == REC_SPAN_OPEN)
-                    total += ptel__len_field_size(ptel__rec_span_size(rec->spans[k], false));
+                    extra += ptel__len_field_size(ptel__rec_span_size(rec->spans[k], false));
         size_t drops = rec_drops_size(&rec->drops);
-        if (drops) total += ptel__len_field_size(drops);
+        if (drops) extra += ptel__len_field_size(drops);
 
-        rec->out.len = 0;
-        int rc = ptel__buf_reserve(&rec->out, total);
+        int rc = rec_out_header(rec);
+        if (!rc) rc = ptel__buf_reserve(&rec->spans_out, extra);
         if (rc) return rc;
-        uint8_t *p = rec->out.data;
-        *p++ = REC_TAG_VERSION;
-        *p++ = PTEL_PROTOCOL_VERSION;
-        if (spans && rec->spans_out.len) {
-            memcpy(p, rec->spans_out.data, rec->spans_out.len);
-            p += rec->spans_out.len;
-        }
+        uint8_t *p = rec->spans_out.data + rec->spans_out.len;
         if (metrics) p = ptel__rec_metrics_write(rec, p, now);
         if (open)
             for (uint32_t k = 0; k < rec->span_count; k++) {
@@ -629,11 +696,11 @@ int ptel_recorder_finish(ptel_recorder *rec, const uint8_t **out, size_t *out_le
             p = ptel__put_varint(p, drops);
             p = rec_drops_write(&rec->drops, p);
         }
-        rec->out.len = (size_t)(p - rec->out.data);
+        rec->spans_out.len = (size_t)(p - rec->spans_out.data);
         rec->finished = true;
     }
-    *out = rec->out.data;
-    *out_len = rec->out.len;
+    *out = rec->spans_out.data;
+    *out_len = rec->spans_out.len;
     return 0;
 }
 

@@ -65,12 +65,11 @@ static size_t attr_kv_size_at(const ptel_recorder *rec, const ptel_attr *a, uint
            ptel__len_field_size(attr_value_size(rec, &a->value, depth));
 }
 
-size_t ptel__rec_kv_size(const ptel_recorder *rec, const ptel_attr *a) {
-    return attr_kv_size_at(rec, a, 0);
-}
-
-size_t ptel__rec_attr_size(const ptel_recorder *rec, const ptel_attr *a) {
-    return ptel__len_field_size(ptel__rec_kv_size(rec, a));
+rec_kv_sizes ptel__rec_kv_sizes(const ptel_recorder *rec, const ptel_attr *a) {
+    rec_kv_sizes z;
+    z.value = attr_value_size(rec, &a->value, 0);
+    z.kv = ptel__len_field_size(a->key.len) + ptel__len_field_size(z.value);
+    return z;
 }
 
 static uint8_t *attr_kv_write(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
@@ -122,19 +121,24 @@ static uint8_t *attr_value_write(const ptel_recorder *rec, uint8_t *p, const pte
     }
 }
 
-static uint8_t *attr_kv_write(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
-                              uint32_t depth) {
+static uint8_t *attr_kv_write_sized(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
+                                    uint32_t depth, size_t value_size) {
     p = ptel__put_len_field(p, 0x0a, a->key.ptr, a->key.len);
     *p++ = 0x12;
-    p = ptel__put_varint(p, attr_value_size(rec, &a->value, depth));
+    p = ptel__put_varint(p, value_size);
     return attr_value_write(rec, p, &a->value, depth);
 }
 
+static uint8_t *attr_kv_write(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
+                              uint32_t depth) {
+    return attr_kv_write_sized(rec, p, a, depth, attr_value_size(rec, &a->value, depth));
+}
+
 uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *p, uint8_t tag, const ptel_attr *a,
-                              size_t kv_size) {
+                              rec_kv_sizes sizes) {
     *p++ = tag;
-    p = ptel__put_varint(p, kv_size);
-    return attr_kv_write(rec, p, a, 0);
+    p = ptel__put_varint(p, sizes.kv);
+    return attr_kv_write_sized(rec, p, a, 0, sizes.value);
 }
 
 static int attr_check_value(const ptel_recorder *rec, const ptel_value *v, uint32_t depth);
@@ -197,8 +201,8 @@ static rec_attr_slot *attr_find(rec_attrs *set, const char *key, size_t len) {
 
 static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const ptel_attr *a,
                         uint32_t max_count) {
-    size_t kv = ptel__rec_kv_size(rec, a);
-    size_t entry = ptel__len_field_size(kv);
+    rec_kv_sizes sizes = ptel__rec_kv_sizes(rec, a);
+    size_t entry = ptel__len_field_size(sizes.kv);
     rec_attr_slot *old = attr_find(set, a->key.ptr, a->key.len);
     if (old) {
         /* Overwrite in place: the key keeps its first position. */
@@ -210,7 +214,7 @@ static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
         uint8_t *at = set->bytes.p + old->off;
         size_t tail = set->bytes.len - (old->off + old_len);
         memmove(at + entry, at + old_len, tail);
-        ptel__rec_attr_write(rec, at, tag, a, kv);
+        ptel__rec_attr_write(rec, at, tag, a, sizes);
         int64_t delta = (int64_t)entry - (int64_t)old_len;
         set->bytes.len = (uint32_t)((int64_t)set->bytes.len + delta);
         old->len = (uint32_t)entry;
@@ -238,10 +242,10 @@ static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
     s->off = set->bytes.len;
     s->len = (uint32_t)entry;
     /* tag, KeyValue length prefix, key tag, key length prefix, then the key. */
-    s->key_off =
-        s->off + 1 + (uint32_t)ptel__varint_size(kv) + 1 + (uint32_t)ptel__varint_size(a->key.len);
+    s->key_off = s->off + 1 + (uint32_t)ptel__varint_size(sizes.kv) + 1 +
+                 (uint32_t)ptel__varint_size(a->key.len);
     s->key_len = (uint32_t)a->key.len;
-    ptel__rec_attr_write(rec, set->bytes.p + set->bytes.len, tag, a, kv);
+    ptel__rec_attr_write(rec, set->bytes.p + set->bytes.len, tag, a, sizes);
     set->bytes.len += (uint32_t)entry;
     return 0;
 }

@@ -113,8 +113,7 @@ struct ptel_recorder {
     uint64_t base_mono;
     uint64_t start_time;
     ptel__arena arena;
-    ptel__buf spans_out; /* encoded PluginTelemetry.spans fields of ended spans */
-    ptel__buf out;       /* the finished payload */
+    ptel__buf spans_out; /* the payload: version, ended spans, then the rest at finish */
     ptel_span **spans;   /* every recording span, for open-span reporting */
     uint32_t span_count;
     uint32_t span_cap;
@@ -143,13 +142,17 @@ PTEL__INTERNAL int ptel__rec_attrs_add(ptel_recorder *rec, rec_attrs *set, uint8
 
 PTEL__INTERNAL void ptel__rec_attrs_clear(rec_attrs *set);
 
-/* Encode one attribute entry (tag + len + KeyValue) for the recorder's limits
- * into `dst` (size from ptel__rec_attr_size). */
-PTEL__INTERNAL size_t ptel__rec_attr_size(const ptel_recorder *rec, const ptel_attr *a);
+/* Sizes of an attribute's KeyValue message and of its AnyValue, computed
+ * once and handed to the writer. */
+typedef struct rec_kv_sizes {
+    size_t kv;
+    size_t value;
+} rec_kv_sizes;
+
+PTEL__INTERNAL rec_kv_sizes ptel__rec_kv_sizes(const ptel_recorder *rec, const ptel_attr *a);
+/* Write one attribute entry: `tag`, the KeyValue length, the KeyValue. */
 PTEL__INTERNAL uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *dst, uint8_t tag,
-                                             const ptel_attr *a, size_t kv_size);
-/* Size of the KeyValue message of `a` (without tag and length prefix). */
-PTEL__INTERNAL size_t ptel__rec_kv_size(const ptel_recorder *rec, const ptel_attr *a);
+                                             const ptel_attr *a, rec_kv_sizes sizes);
 /* Validate an attribute for recording: non-empty UTF-8 key, UTF-8 strings. */
 PTEL__INTERNAL int ptel__rec_attr_check(const ptel_recorder *rec, const ptel_attr *a);
 

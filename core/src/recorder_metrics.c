@@ -187,11 +187,11 @@ static int met_encode_set(ptel_recorder *rec, const ptel_metric *m, const ptel_a
     }
     for (size_t k = 0; k < n; k++) {
         if (k + 1 < n && met_key_cmp(s[k], s[k + 1]) == 0) continue; /* a later one wins */
-        size_t kv = ptel__rec_kv_size(rec, s[k]);
-        int rc = ptel__rec_bytes_reserve(rec, &rec->scratch.bytes, ptel__len_field_size(kv));
+        rec_kv_sizes sizes = ptel__rec_kv_sizes(rec, s[k]);
+        int rc = ptel__rec_bytes_reserve(rec, &rec->scratch.bytes, ptel__len_field_size(sizes.kv));
         if (rc) return rc;
         uint8_t *p = ptel__rec_attr_write(rec, rec->scratch.bytes.p + rec->scratch.bytes.len,
-                                          met_attr_tag(m), s[k], kv);
+                                          met_attr_tag(m), s[k], sizes);
         rec->scratch.bytes.len = (uint32_t)(p - rec->scratch.bytes.p);
     }
     return 0;
@@ -274,8 +274,8 @@ static int met_point_for_set(ptel_recorder *rec, ptel_metric *m, rec_point **out
         ov.value.type = PTEL_VALUE_BOOL;
         ov.value.i = 1;
         uint8_t buf[32];
-        size_t kv = ptel__rec_kv_size(rec, &ov);
-        uint8_t *e = ptel__rec_attr_write(rec, buf, met_attr_tag(m), &ov, kv);
+        uint8_t *e =
+            ptel__rec_attr_write(rec, buf, met_attr_tag(m), &ov, ptel__rec_kv_sizes(rec, &ov));
         uint32_t n = (uint32_t)(e - buf);
         m->overflow = (int32_t)m->point_count;
         int rc = met_new_point(rec, m, buf, n, met_hash(buf, n), out);

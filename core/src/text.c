@@ -3,7 +3,17 @@
 
 bool ptel__utf8_valid(const char *str, size_t n) {
     const uint8_t *s = (const uint8_t *)str;
+    /* Most strings are ASCII: one OR over the whole string, one test. */
+    uint64_t acc = 0;
     size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++) acc |= s[i];
+    if (!(acc & 0x8080808080808080ull)) return true;
+    i = 0;
     while (i < n) {
         /* ASCII fast path, 8 bytes at a time. */
         while (i + 8 <= n) {
@@ -54,6 +64,11 @@ size_t ptel__utf8_prefix(const char *str, size_t n, size_t max_chars) {
 }
 
 bool ptel__is_zero(const uint8_t *p, size_t n) {
+    if (n == 8) { /* span ids: one load */
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return w == 0;
+    }
     uint8_t acc = 0;
     for (size_t i = 0; i < n; i++) acc |= p[i];
     return acc == 0;
