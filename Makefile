@@ -16,6 +16,7 @@ GENERATED := bindings/python/ptel/_cdef.h bindings/python/ptel/_generated.py \
         bootstrap clean venv generate check-generated
 .PHONY: test-rust bench-rust
 .PHONY: test-python bench-python
+.PHONY: test-go bench-go
 
 all: build
 
@@ -61,7 +62,7 @@ format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'tools/*.c' 'fuzz/*.c' \
 	  'bench/c/*.c' | grep -v headertest)
 
-test: check-generated test-c test-asan check-format test-python test-rust
+test: check-generated test-c test-asan check-format test-python test-rust test-go
 	@echo "all tests passed"
 
 # The Python binding (bindings/python): install the package into .venv from
@@ -112,3 +113,22 @@ test-rust:
 
 bench-rust:
 	@cargo bench -p ptel --bench spans
+
+# The Go binding (bindings/go; the module is the repository root): gofmt,
+# vet, the tests under the race detector, then a brief fuzzing pass per fuzz
+# target (GO_FUZZTIME each). Needs only Go and a C compiler.
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+GO_FUZZTIME ?= 10s
+GO_FUZZ_TARGETS = FuzzInvocationEnd FuzzDecodeContext FuzzRenderJSON
+test-go:
+	@out=$$($(GO)fmt -l bindings/go 2>/dev/null || gofmt -l bindings/go); \
+	  [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
+	@$(GO) vet ./...
+	@$(GO) test -race -count=1 ./...
+	@for t in $(GO_FUZZ_TARGETS); do \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(GO_FUZZTIME) ./bindings/go || exit 1; \
+	done
+
+# ptel against the OpenTelemetry Go SDK with OTLP transform and marshal.
+bench-go:
+	@$(GO) test -run '^$$' -bench . -benchmem ./bindings/go

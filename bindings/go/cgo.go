@@ -101,18 +101,15 @@ static uint8_t gop_rd_u8(gop_rd *r) {
     return q ? q[0] : 0;
 }
 
+// Records are little-endian; ptel__get_fixed* read them on any CPU.
 static uint32_t gop_rd_u32(gop_rd *r) {
     const uint8_t *q = gop_rd_bytes(r, 4);
-    if (!q) return 0;
-    return (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+    return q ? ptel__get_fixed32(q) : 0;
 }
 
 static uint64_t gop_rd_u64(gop_rd *r) {
     const uint8_t *q = gop_rd_bytes(r, 8);
-    if (!q) return 0;
-    uint64_t v = 0;
-    for (int k = 7; k >= 0; k--) v = v << 8 | q[k];
-    return v;
+    return q ? ptel__get_fixed64(q) : 0;
 }
 
 static ptel_str gop_rd_str(gop_rd *r) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -368,6 +369,9 @@ type spanData struct {
 	evAttrs     []KeyValue // attributes of events and links
 }
 
+// spanAttrs is the attribute room each span starts with.
+const spanAttrs = 8
+
 func (r *Recorder) newSpan() *spanData {
 	if r.nspans == len(r.spans) {
 		n := len(r.spans)
@@ -375,8 +379,12 @@ func (r *Recorder) newSpan() *spanData {
 			n = 8
 		}
 		chunk := make([]spanData, n)
+		// Room for spanAttrs attributes per span in one allocation, so a
+		// fresh recorder allocates per chunk, not per span.
+		attrs := make([]KeyValue, n*spanAttrs)
 		for k := range chunk {
 			chunk[k].rec = r
+			chunk[k].attrs = attrs[k*spanAttrs : k*spanAttrs : (k+1)*spanAttrs]
 			r.spans = append(r.spans, &chunk[k])
 		}
 	}
@@ -400,6 +408,9 @@ func (d *spanData) release() {
 }
 
 func (d *spanData) setAttrs(kvs []KeyValue, max uint32) {
+	if room := int(max) - len(d.attrs); room > 0 {
+		d.attrs = slices.Grow(d.attrs, min(len(kvs), room))
+	}
 	for i := range kvs {
 		kv := &kvs[i]
 		found := false
