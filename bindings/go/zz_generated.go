@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "27dd04a774ade585c76f2642235323fcbdec36d182a5af13b3af765cb8239913"
+const coreHash = "59f7109143d759c7d16291f6a2d5da869e616b42039576b8532cdc67d8a1a717"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"
@@ -439,6 +439,20 @@ const (
 
 const (
 	cJSONMaxDepth = 64
+)
+
+const (
+	cConsoleAscii    = 1
+	cConsoleSpanIds  = 2
+	cConsoleFlagsAll = 3
+)
+
+const (
+	cConsoleMaxSpans      = 10000
+	cConsoleMaxDepth      = 32
+	cConsoleMaxValueDepth = 16
+	cConsoleMaxColumn     = 40
+	cConsoleMaxClip       = 256
 )
 
 // Decision is the host's recording decision for a plugin invocation.
