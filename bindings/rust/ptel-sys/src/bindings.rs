@@ -1477,7 +1477,7 @@ extern "C" {
     /// (attribute plugin.outcome = "ok" / "error" / "timeout" / "crash"; on
     /// anything but OK, status ERROR and error.type = `error_type`, or the outcome
     /// name when `error_type` is empty, "_OTHER" for ERROR), and validate
-    /// `payload` by the rules at the top of this file, in one walk.
+    /// `payload` by the rules at the top of this file.
     ///
     /// `payload` is borrowed: unless policy.copy_payload, it must stay valid and
     /// unchanged until `ptel_invocation_free`, since accepted spans point into it.
