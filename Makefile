@@ -83,8 +83,10 @@ bench-python: venv
 demo: build
 	@bash examples/c/demo.sh
 
+# The C core's benchmarks, then each binding's against its OpenTelemetry SDK.
 bench: build
 	@bash bench/run.sh
+	@$(MAKE) --no-print-directory bench-python bench-rust bench-go
 
 fuzz: bootstrap
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -G Ninja -DPTEL_FUZZ=ON >/dev/null
