@@ -380,7 +380,7 @@ static bool host_agg_fold(ptel_aggregator *agg, host_agg_metric *am, host_agg_st
 
 int ptel_aggregator_add(ptel_aggregator *agg, const ptel_invocation *inv) {
     if (!agg || !inv) return PTEL_E_INVALID_ARGUMENT;
-    if (!inv->ended) return PTEL_E_STATE;
+    if (!inv->ended || inv->idle) return PTEL_E_STATE;
     int rc = 0;
     host_agg_lock(&agg->mutex);
     agg->stats.invocations++;

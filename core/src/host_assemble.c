@@ -131,7 +131,7 @@ static int host_asm_export(const ptel_invocation *inv, const ptel_export_options
     if (!out_len) return PTEL_E_INVALID_ARGUMENT;
     *out_len = 0;
     if (!inv) return PTEL_E_INVALID_ARGUMENT;
-    if (!inv->ended) return PTEL_E_STATE;
+    if (!inv->ended || inv->idle) return PTEL_E_STATE;
     ptel_export_options o;
     int rc = ptel__host_export_opts(opts, &o);
     if (rc) return rc;

@@ -306,7 +306,36 @@ static bool host_attr_eq(const uint8_t *k, size_t n, const char *s, size_t sn) {
     return n == sn && (n == 0 || memcmp(k, s, n) == 0);
 }
 
+/* The filter bit of an exact reserved key: one multiply over the length,
+ * first and last byte. */
+static uint64_t host_attr_rk_bit(const uint8_t *k, size_t n) {
+    uint64_t x = (uint64_t)n << 16 | (uint64_t)k[0] << 8 | k[n - 1];
+    return (uint64_t)1 << ((x * 0x9E3779B97F4A7C15ull) >> 58);
+}
+
+void ptel__host_reserved_index(ptel_invocation *inv) {
+    inv->rk_exact = 0;
+    memset(inv->rk_first, 0, sizeof inv->rk_first);
+    inv->rk_prefix_min = SIZE_MAX;
+    for (size_t i = 0; i < inv->reserved_count; i++) {
+        ptel_str r = inv->reserved[i];
+        if (!r.len) continue;
+        const uint8_t *k = (const uint8_t *)r.ptr;
+        if (k[r.len - 1] == '.') {
+            inv->rk_first[k[0] >> 6] |= (uint64_t)1 << (k[0] & 63);
+            if (r.len < inv->rk_prefix_min) inv->rk_prefix_min = r.len;
+        } else {
+            inv->rk_exact |= host_attr_rk_bit(k, r.len);
+        }
+    }
+}
+
+/* True when the key `k` (n > 0 bytes) is reserved. The filter rules out
+ * most keys with a few operations; the list is searched only after it. */
 static bool host_attr_reserved(const ptel_invocation *inv, const uint8_t *k, size_t n) {
+    if (!(inv->rk_exact & host_attr_rk_bit(k, n)) &&
+        !(n >= inv->rk_prefix_min && (inv->rk_first[k[0] >> 6] >> (k[0] & 63) & 1)))
+        return false;
     for (size_t i = 0; i < inv->reserved_count; i++) {
         ptel_str r = inv->reserved[i];
         if (!r.len) continue;

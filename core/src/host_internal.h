@@ -139,7 +139,8 @@ typedef struct host_metric {
 PTEL__INTERNAL const uint8_t *ptel__host_overflow_set(size_t *len);
 
 struct ptel_invocation {
-    ptel_allocator alloc;
+    ptel_allocator self_alloc; /* of this struct: the allocator of ptel_invocation_begin */
+    ptel_allocator alloc;      /* of the arena and scratch: may change at a reset */
     ptel__arena arena;
     ptel__buf scratch; /* stack of attribute-list entries during validation */
     ptel_clock clock;
@@ -154,8 +155,15 @@ struct ptel_invocation {
     bool has_parent;
     bool parent_remote;
     uint8_t trace_flags;
+    bool idle;                /* holds no invocation (a failed reset) */
     const ptel_str *reserved; /* reserved keys */
     size_t reserved_count;
+    /* A filter in front of the reserved keys (ptel__host_reserved_index):
+     * bit h(len, first, last byte) of each exact key, the first bytes and
+     * the shortest length of the prefixes. */
+    uint64_t rk_exact;
+    uint64_t rk_first[4];
+    size_t rk_prefix_min;
     ptel_context *ctx;
     uint8_t trace_id[16];
     uint8_t span_id[8];
@@ -245,6 +253,9 @@ PTEL__INTERNAL void ptel__host_list_write(host_vctx *c, host_w *w, const host_li
 PTEL__INTERNAL int ptel__host_list_set(host_vctx *c, const host_list *l, const uint8_t **out,
                                        size_t *out_len);
 PTEL__INTERNAL void ptel__host_list_pop(host_vctx *c, const host_list *l);
+
+/* Build the reserved-key filter of inv->reserved. */
+PTEL__INTERNAL void ptel__host_reserved_index(ptel_invocation *inv);
 
 /* Trusted attributes given through the API (ptel_attr): validate, then encode
  * each as `tag` + length + KeyValue. */

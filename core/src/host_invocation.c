@@ -87,25 +87,38 @@ static int host_inv_options_check(const ptel_invocation_options *o, const ptel_h
     return ptel__host_attrs_check(o->attributes, o->attribute_count, diag);
 }
 
-int ptel_invocation_begin(ptel_invocation **out, const ptel_invocation_options *o,
-                          ptel_diag *diag) {
-    if (out) *out = NULL;
-    if (!out || !o) return ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, "NULL argument");
-    ptel_host_policy policy;
-    if (o->policy)
-        policy = *o->policy;
-    else
-        ptel_host_policy_init(&policy);
-    int rc = host_inv_options_check(o, &policy, diag);
-    if (rc) return rc;
+/* The PluginContext lives in the invocation's arena: this allocator serves
+ * it there, and its free is a no-op (the arena is reset or freed as a whole). */
+static void *host_inv_arena_realloc(void *ud, void *p, size_t old, size_t n) {
+    if (!n) return NULL;
+    void *q = ptel__arena_alloc(ud, n);
+    if (q && p && old) memcpy(q, p, old < n ? old : n);
+    return q;
+}
 
-    ptel_allocator alloc = ptel__allocator(&o->allocator);
-    ptel_invocation *inv = ptel__alloc(&alloc, sizeof *inv);
-    if (!inv) return ptel__fail(diag, PTEL_E_NOMEM, 0, 0, "out of memory");
+/* Resolve and check the options; `policy` receives the resolved policy. */
+static int host_inv_options(const ptel_invocation_options *o, ptel_host_policy *policy,
+                            ptel_diag *diag) {
+    if (o->policy)
+        *policy = *o->policy;
+    else
+        ptel_host_policy_init(policy);
+    return host_inv_options_check(o, policy, diag);
+}
+
+/* Begin the invocation on `inv`, whose allocator, arena and scratch are set
+ * up (and empty); every other field is overwritten. */
+static int host_inv_setup(ptel_invocation *inv, const ptel_invocation_options *o,
+                          const ptel_host_policy *pp, ptel_diag *diag) {
+    ptel_host_policy policy = *pp;
+    ptel_allocator self_alloc = inv->self_alloc, alloc = inv->alloc;
+    ptel__arena arena = inv->arena;
+    ptel__buf scratch = inv->scratch;
     memset(inv, 0, sizeof *inv);
+    inv->self_alloc = self_alloc;
     inv->alloc = alloc;
-    ptel__arena_init(&inv->arena, alloc);
-    ptel__buf_init(&inv->scratch, alloc);
+    inv->arena = arena;
+    inv->scratch = scratch;
     inv->clock = o->clock;
     inv->ids = o->ids;
     if (!inv->ids.fill) ptel__rng_seed_os(&inv->rng);
@@ -118,6 +131,9 @@ int ptel_invocation_begin(ptel_invocation **out, const ptel_invocation_options *
     inv->decision = o->decision;
     inv->features = o->features ? o->features : PTEL_FEATURES_V1;
     inv->report.first_reason = -1;
+    /* Until it succeeds, the invocation is not usable. */
+    inv->ended = true;
+    inv->idle = true;
 
     bool ok = true;
     if (!policy.reserved_keys && !policy.reserved_key_count) {
@@ -133,6 +149,7 @@ int ptel_invocation_begin(ptel_invocation **out, const ptel_invocation_options *
         inv->reserved = keys;
         inv->reserved_count = policy.reserved_key_count;
     }
+    if (ok) ptel__host_reserved_index(inv);
 
     /* Trace identity: the parent's trace, or a new random root trace. */
     if (ptel_span_context_is_valid(&o->parent)) {
@@ -177,10 +194,7 @@ int ptel_invocation_begin(ptel_invocation **out, const ptel_invocation_options *
             inv->extra_attrs_len = w.n;
         }
     }
-    if (!ok) {
-        ptel_invocation_free(inv);
-        return ptel__fail(diag, PTEL_E_NOMEM, 0, 0, "out of memory");
-    }
+    if (!ok) return ptel__fail(diag, PTEL_E_NOMEM, 0, 0, "out of memory");
 
     ptel_context_fields f;
     ptel_context_fields_init(&f);
@@ -197,7 +211,30 @@ int ptel_invocation_begin(ptel_invocation **out, const ptel_invocation_options *
     f.plugin_version = inv->plugin_version;
     f.hook = inv->hook;
     f.features = o->features;
-    rc = ptel_context_new(&inv->ctx, &f, &inv->alloc, diag);
+    ptel_allocator in_arena = {host_inv_arena_realloc, &inv->arena};
+    int rc = ptel_context_new(&inv->ctx, &f, &in_arena, diag);
+    if (rc) return rc;
+    inv->ended = false;
+    inv->idle = false;
+    return 0;
+}
+
+int ptel_invocation_begin(ptel_invocation **out, const ptel_invocation_options *o,
+                          ptel_diag *diag) {
+    if (out) *out = NULL;
+    if (!out || !o) return ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, "NULL argument");
+    ptel_host_policy policy;
+    int rc = host_inv_options(o, &policy, diag);
+    if (rc) return rc;
+    ptel_allocator alloc = ptel__allocator(&o->allocator);
+    ptel_invocation *inv = ptel__alloc(&alloc, sizeof *inv);
+    if (!inv) return ptel__fail(diag, PTEL_E_NOMEM, 0, 0, "out of memory");
+    memset(inv, 0, sizeof *inv);
+    inv->self_alloc = alloc;
+    inv->alloc = alloc;
+    ptel__arena_init(&inv->arena, alloc);
+    ptel__buf_init(&inv->scratch, alloc);
+    rc = host_inv_setup(inv, o, &policy, diag);
     if (rc) {
         ptel_invocation_free(inv);
         return rc;
@@ -206,14 +243,34 @@ int ptel_invocation_begin(ptel_invocation **out, const ptel_invocation_options *
     return 0;
 }
 
+int ptel_invocation_reset(ptel_invocation *inv, const ptel_invocation_options *o, ptel_diag *diag) {
+    if (!inv || !o) return ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, "NULL argument");
+    ptel_host_policy policy;
+    int rc = host_inv_options(o, &policy, diag);
+    if (rc) return rc;
+    ptel_allocator alloc = ptel__allocator(&o->allocator);
+    if (alloc.realloc != inv->alloc.realloc || alloc.ud != inv->alloc.ud) {
+        /* Another allocator: give the old memory back to the old one. */
+        ptel__arena_free(&inv->arena);
+        ptel__buf_free(&inv->scratch);
+        inv->alloc = alloc;
+        ptel__arena_init(&inv->arena, alloc);
+        ptel__buf_init(&inv->scratch, alloc);
+    } else {
+        ptel__arena_reset(&inv->arena);
+        inv->scratch.len = 0;
+    }
+    return host_inv_setup(inv, o, &policy, diag);
+}
+
 const ptel_context *ptel_invocation_context(const ptel_invocation *inv) {
-    return inv ? inv->ctx : NULL;
+    return inv && !inv->idle ? inv->ctx : NULL;
 }
 
 void ptel_invocation_span_context(const ptel_invocation *inv, ptel_span_context *out) {
     if (!out) return;
     memset(out, 0, sizeof *out);
-    if (!inv) return;
+    if (!inv || inv->idle) return;
     memcpy(out->trace_id, inv->trace_id, 16);
     memcpy(out->span_id, inv->span_id, 8);
     out->trace_flags = inv->trace_flags;
@@ -222,11 +279,11 @@ void ptel_invocation_span_context(const ptel_invocation *inv, ptel_span_context 
 
 void ptel_invocation_free(ptel_invocation *inv) {
     if (!inv) return;
-    ptel_allocator alloc = inv->alloc;
-    ptel_context_free(inv->ctx);
+    ptel_allocator self_alloc = inv->self_alloc;
+    ptel_context_free(inv->ctx); /* a no-op: the context lives in the arena */
     ptel__arena_free(&inv->arena);
     ptel__buf_free(&inv->scratch);
-    ptel__free(&alloc, inv, sizeof *inv);
+    ptel__free(&self_alloc, inv, sizeof *inv);
 }
 
 /* ---- ending ---------------------------------------------------------------------------- */
@@ -272,6 +329,7 @@ int ptel_invocation_end(ptel_invocation *inv, const uint8_t *payload, size_t len
                         const char *error_type, size_t error_type_len, ptel_report *report,
                         ptel_diag *diag) {
     if (!inv) return ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, "NULL invocation");
+    if (inv->idle) return ptel__fail(diag, PTEL_E_STATE, 0, 0, "no invocation (a reset failed)");
     if (inv->ended) return ptel__fail(diag, PTEL_E_STATE, 0, 0, "invocation already ended");
     inv->ended = true;
     ptel_report *rep = &inv->report;

@@ -269,11 +269,13 @@ PTEL_API int ptel_report_to_json(const ptel_report *report, char *buf, size_t ca
 
 /** One plugin invocation as the host sees it: the invocation span, the
  * PluginContext handed to the plugin, and after `ptel_invocation_end` the
- * validated telemetry. All its memory lives in one arena.
+ * validated telemetry. All its memory lives in one arena, which
+ * `ptel_invocation_reset` rewinds for the next invocation.
  *
- * Thread-safety: begin and end on one thread at a time; after
+ * Thread-safety: begin, end and reset on one thread at a time; after
  * `ptel_invocation_end` returns, the read-only calls (export, context,
- * `ptel_aggregator_add`) may run concurrently from any number of threads. */
+ * `ptel_aggregator_add`) may run concurrently from any number of threads,
+ * until the next reset or free. Separate invocations share nothing. */
 typedef struct ptel_invocation ptel_invocation;
 
 /** How the invocation ended. */
@@ -363,6 +365,32 @@ PTEL_API int ptel_invocation_end(ptel_invocation *inv, const uint8_t *payload, s
 
 /** Release the invocation, its context and arena. NULL is a no-op. */
 PTEL_API void ptel_invocation_free(ptel_invocation *inv);
+
+/** Begin a new invocation on `inv`, reusing its memory: the same as
+ * `ptel_invocation_free` followed by `ptel_invocation_begin` with `opts`,
+ * except that the arena chunks and scratch space `inv` grew for earlier
+ * invocations are kept (the PluginContext lives in the arena too). A host
+ * serving many invocations keeps one `ptel_invocation` per worker and resets
+ * it: once warm (the payloads no larger than before), begin, end and export
+ * allocate nothing. `inv` stays owned by the caller.
+ *
+ * Everything the previous invocation handed out (its context, the export
+ * of its spans, the payload it borrowed) is released: call it only after
+ * the last read of the previous invocation has returned. When `opts->allocator`
+ * is not the allocator of `inv`'s memory, that memory is released and the
+ * new allocator used from then on (nothing is reused this time); the
+ * `ptel_invocation` object itself stays with the allocator that created it.
+ *
+ * Errors as `ptel_invocation_begin`. On PTEL_E_INVALID_ARGUMENT, PTEL_E_UTF8
+ * or PTEL_E_DEPTH (bad options) `inv` is unchanged. On any other failure it
+ * holds no invocation: `ptel_invocation_end`, the exports and
+ * `ptel_aggregator_add` return PTEL_E_STATE and `ptel_invocation_context`
+ * NULL, until a reset succeeds; it must still be freed.
+ *
+ * Thread-safety: as `ptel_invocation_end` (one thread at a time, no other
+ * call on `inv` running). */
+PTEL_API int ptel_invocation_reset(ptel_invocation *inv, const ptel_invocation_options *opts,
+                                   ptel_diag *diag);
 
 /* ---- export ---------------------------------------------------------------- */
 
