@@ -95,16 +95,24 @@ def const_value(node: c_ast.Node, known: dict[str, int]) -> int:
     raise ValueError(f"unsupported enum initialiser: {node}")
 
 
-def parse_tables(text: str) -> dict[str, list[tuple[str, int, str]]]:
-    """The X-macro tables (status, reasons) with their messages, from the source."""
-    tables = {}
+def parse_tables(text: str) -> dict[str, list[tuple]]:
+    """The X-macro tables with their strings, from the header source.
+
+    Each row is X(NAME, value, "string", ...): PTEL_STATUS_MAP rows carry a
+    message, PTEL_REASON_MAP rows a stable name and a message. Rows may
+    continue on the next line."""
+    tables: dict[str, list[tuple]] = {}
+    string = r'"((?:[^"\\]|\\.)*)"'
     for name in ("PTEL_STATUS_MAP", "PTEL_REASON_MAP"):
         m = re.search(rf"#define {name}\(X\)(.*?)\n(?!.*\\$)(?=\S|\n)", text, re.S)
         if not m:
             continue
-        body = m.group(0)
-        rows = re.findall(r'X\(\s*(\w+)\s*,\s*(-?\d+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)', body)
-        tables[name] = [(n, int(v), msg) for n, v, msg in rows]
+        body = m.group(0).replace("\\\n", " ")
+        rows = []
+        for row in re.finditer(rf"X\(\s*(\w+)\s*,\s*(-?\d+)\s*((?:,\s*{string}\s*)+)\)", body):
+            strings = tuple(re.findall(string, row.group(3)))
+            rows.append((row.group(1), int(row.group(2))) + strings)
+        tables[name] = rows
     return tables
 
 

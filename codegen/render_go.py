@@ -14,9 +14,8 @@ Writes bindings/go/zz_generated.go:
 
 from __future__ import annotations
 
-import re
 
-from model import HEADER_DIR, Api, core_hash
+from model import Api, core_hash
 
 # C enum member prefix -> (Go type, Go constant prefix). Members of these
 # enums become exported typed constants; everything else stays unexported.
@@ -67,31 +66,6 @@ def typed_name(c_name: str) -> tuple[str, str] | None:
                     else "Features" + camel(rest.removeprefix("S_"))
             return gtype, gprefix + camel(rest)
     return None
-
-
-def macro_body(text: str, name: str) -> str:
-    """The body of `#define name(X) ...` with its continuation lines joined."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith(f"#define {name}(X)"):
-            body = []
-            while line.rstrip().endswith("\\"):
-                body.append(line.rstrip()[:-1])
-                i += 1
-                line = lines[i]
-            body.append(line)
-            return " ".join(body)
-    return ""
-
-
-def reason_table() -> list[tuple[str, int, str, str]]:
-    """PTEL_REASON_MAP rows: X(NAME, value, "name", "message")."""
-    host = HEADER_DIR / "ptel" / "host.h"
-    body = macro_body(host.read_text(), "PTEL_REASON_MAP") if host.exists() else ""
-    rows = re.findall(
-        r'X\(\s*(\w+)\s*,\s*(\d+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)',
-        body)
-    return [(n, int(v), s, msg) for n, v, s, msg in rows]
 
 
 def go_quote(s: str) -> str:
@@ -145,7 +119,7 @@ def render_go(api: Api) -> str:
     out += ["}", ""]
 
     # ---- reasons -------------------------------------------------------------
-    reasons = sorted(reason_table(), key=lambda r: r[1])
+    reasons = sorted(api.tables.get("PTEL_REASON_MAP", []), key=lambda r: r[1])
     if not contiguous([v for _, v, _, _ in reasons]) or (reasons and reasons[0][1] != 0):
         raise ValueError("reasons are not 0, 1, 2, ...: update render_go.py")
     out += ["// Validation reasons of the host (PTEL_REASON_MAP); values are pinned.",

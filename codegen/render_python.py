@@ -15,7 +15,7 @@ import builtins
 import re
 
 from pycparser import c_generator
-from model import BANNER, HEADER_DIR, Api, Enum, camel, common_prefix
+from model import BANNER, Api, Enum, camel, common_prefix
 
 # Enum members that would not be valid or readable Python identifiers.
 _KEYWORDS = {"None", "True", "False"}
@@ -32,23 +32,6 @@ def error_class_name(status: str) -> str:
     Python builtin (NameError, ValueError) gets the Ptel prefix."""
     name = camel(status.removeprefix("E_").lower()) + "Error"
     return "Ptel" + name if hasattr(builtins, name) else name
-
-
-def reason_table() -> list[tuple[str, int, str, str]]:
-    """PTEL_REASON_MAP rows X(NAME, value, "name", "message") from host.h.
-
-    model.parse_tables reads three-column maps only; the reason map has four."""
-    path = HEADER_DIR / "ptel" / "host.h"
-    if not path.exists():
-        return []
-    m = re.search(r"#define PTEL_REASON_MAP\(X\)(.*?)\n(?!.*\\$)(?=\S|\n)", path.read_text(), re.S)
-    if not m:
-        return []
-    body = m.group(0).replace("\\\n", " ")  # rows may continue on the next line
-    rows = re.findall(
-        r'X\(\s*(\w+)\s*,\s*(\d+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)',
-        body)
-    return [(n, int(v), s, msg) for n, v, s, msg in rows]
 
 
 def render_cdef(api: Api) -> str:
@@ -115,7 +98,7 @@ def render_python(api: Api) -> str:
         out.append("")
     out.append("# (NAME, value, stable snake_case name, message)")
     out.append("REASON_TABLE: tuple[tuple[str, int, str, str], ...] = (")
-    for name, value, snake, msg in reason_table():
+    for name, value, snake, msg in api.tables.get("PTEL_REASON_MAP", []):
         out.append(f"    ({name!r}, {value}, {snake!r}, {msg!r}),")
     out.append(")")
     out.append("")

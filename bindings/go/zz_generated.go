@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "59f7109143d759c7d16291f6a2d5da869e616b42039576b8532cdc67d8a1a717"
+const coreHash = "f535323fc7bf0b134c96ef5d2e567c12382c2f351a7b35b78a1c4e2439977108"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"

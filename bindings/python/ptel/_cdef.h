@@ -438,6 +438,7 @@ const ptel_context *ptel_invocation_context(const ptel_invocation *inv);
 void ptel_invocation_span_context(const ptel_invocation *inv, ptel_span_context *out);
 int ptel_invocation_end(ptel_invocation *inv, const uint8_t *payload, size_t len, uint32_t outcome, const char *error_type, size_t error_type_len, ptel_report *report, ptel_diag *diag);
 void ptel_invocation_free(ptel_invocation *inv);
+int ptel_invocation_reset(ptel_invocation *inv, const ptel_invocation_options *opts, ptel_diag *diag);
 typedef struct ptel_export_options
 {
   uint32_t version;

@@ -319,11 +319,13 @@ pub struct ptel_metric {
 /// ```text
 /// One plugin invocation as the host sees it: the invocation span, the
 /// PluginContext handed to the plugin, and after `ptel_invocation_end` the
-/// validated telemetry. All its memory lives in one arena.
+/// validated telemetry. All its memory lives in one arena, which
+/// `ptel_invocation_reset` rewinds for the next invocation.
 ///
-/// Thread-safety: begin and end on one thread at a time; after
+/// Thread-safety: begin, end and reset on one thread at a time; after
 /// `ptel_invocation_end` returns, the read-only calls (export, context,
-/// `ptel_aggregator_add`) may run concurrently from any number of threads.
+/// `ptel_aggregator_add`) may run concurrently from any number of threads,
+/// until the next reset or free. Separate invocations share nothing.
 /// ```
 #[repr(C)]
 pub struct ptel_invocation {
@@ -1495,6 +1497,32 @@ extern "C" {
     pub fn ptel_invocation_end(inv: *mut ptel_invocation, payload: *const u8, len: usize, outcome: u32, error_type: *const ::core::ffi::c_char, error_type_len: usize, report: *mut ptel_report, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// Release the invocation, its context and arena. NULL is a no-op.
     pub fn ptel_invocation_free(inv: *mut ptel_invocation);
+    /// ```text
+    /// Begin a new invocation on `inv`, reusing its memory: the same as
+    /// `ptel_invocation_free` followed by `ptel_invocation_begin` with `opts`,
+    /// except that the arena chunks and scratch space `inv` grew for earlier
+    /// invocations are kept (the PluginContext lives in the arena too). A host
+    /// serving many invocations keeps one `ptel_invocation` per worker and resets
+    /// it: once warm (the payloads no larger than before), begin, end and export
+    /// allocate nothing. `inv` stays owned by the caller.
+    ///
+    /// Everything the previous invocation handed out (its context, the export
+    /// of its spans, the payload it borrowed) is released: call it only after
+    /// the last read of the previous invocation has returned. When `opts->allocator`
+    /// is not the allocator of `inv`'s memory, that memory is released and the
+    /// new allocator used from then on (nothing is reused this time); the
+    /// `ptel_invocation` object itself stays with the allocator that created it.
+    ///
+    /// Errors as `ptel_invocation_begin`. On PTEL_E_INVALID_ARGUMENT, PTEL_E_UTF8
+    /// or PTEL_E_DEPTH (bad options) `inv` is unchanged. On any other failure it
+    /// holds no invocation: `ptel_invocation_end`, the exports and
+    /// `ptel_aggregator_add` return PTEL_E_STATE and `ptel_invocation_context`
+    /// NULL, until a reset succeeds; it must still be freed.
+    ///
+    /// Thread-safety: as `ptel_invocation_end` (one thread at a time, no other
+    /// call on `inv` running).
+    /// ```
+    pub fn ptel_invocation_reset(inv: *mut ptel_invocation, opts: *const ptel_invocation_options, diag: *mut ptel_diag) -> ::core::ffi::c_int;
     /// Fill `opts` with the defaults.
     pub fn ptel_export_options_init(opts: *mut ptel_export_options);
     /// ```text
