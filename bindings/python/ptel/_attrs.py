@@ -68,6 +68,7 @@ _VALUE_FORMATS = {
 _V = {k: struct.Struct("@" + f) for k, f in _VALUE_FORMATS.items()}
 _A = {k: struct.Struct("@PN" + f) for k, f in _VALUE_FORMATS.items()}
 _V_STR, _V_INT, _V_DBL, _V_NEST = _V["str"], _V["int"], _V["dbl"], _V["nest"]
+_KEY = struct.Struct("@PN")  # the ptel_str key of a ptel_attr
 _A_STR, _A_INT, _A_DBL, _A_NEST = _A["str"], _A["int"], _A["dbl"], _A["nest"]
 
 
@@ -192,7 +193,10 @@ class AttrPacker:
         self._cap = cap
 
     def pack(self, attrs: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> tuple[Any, int]:
-        """A `ptel_attr *` and count for `attrs`, valid until the next call."""
+        """A `ptel_attr *` and count for `attrs`, valid until the next call.
+
+        The scalar cases are written out inline: this loop is the cost of
+        every attribute a plugin sets."""
         if type(attrs) is dict or isinstance(attrs, Mapping):
             items: Any = attrs.items()
         else:
@@ -204,43 +208,40 @@ class AttrPacker:
             self.keep.clear()
         if not FAST_LAYOUT:
             return self.pack_slow(items), n
+        interned = INTERNED.table.get
+        max_len = self.max_len
         while True:
+            mv = self._mv
+            at = 0
+            self._off = n * _ATTR_SIZE  # strings and nested arrays follow the array
             try:
-                self._pack_fast(items, n)
+                if self._off > self._cap:
+                    raise _Regrow(self._off + 256)
+                for k, v in items:
+                    key = interned(k) if type(k) is str else None
+                    if key is None:
+                        key = self._text(k, False)
+                    t = type(v)
+                    if t is str:
+                        sv = interned(v) if len(v) <= max_len else None
+                        if sv is None:
+                            sv = self._text(v)
+                        _A_STR.pack_into(mv, at, key[0], key[1], _STRING, sv[0], sv[1])
+                    elif t is int and INT64_MIN <= v <= INT64_MAX:
+                        _A_INT.pack_into(mv, at, key[0], key[1], _INT, v)
+                    elif t is float:
+                        _A_DBL.pack_into(mv, at, key[0], key[1], _DOUBLE, v)
+                    elif t is bool:
+                        _A_INT.pack_into(mv, at, key[0], key[1], _BOOL, v)
+                    else:
+                        _KEY.pack_into(mv, at, key[0], key[1])
+                        self._put_value(at + 16, v, 0)
+                    at += _ATTR_SIZE
                 return self._attrs, n
             except _Regrow as e:
                 self._grow(e.need)
 
     # ---- fast path: struct into the scratch buffer --------------------------
-
-    def _pack_fast(self, items: Iterable[tuple[Any, Any]], n: int) -> None:
-        mv = self._mv
-        max_len = self.max_len
-        interned = INTERNED.table.get
-        self._off = n * _ATTR_SIZE
-        if self._off > self._cap:
-            raise _Regrow(self._off + 256)
-        at = 0
-        for k, v in items:
-            key = interned(k) if type(k) is str else None
-            if key is None:
-                key = self._text(k, False)
-            t = type(v)
-            if t is str:
-                sv = interned(v) if len(v) <= max_len else None
-                if sv is None:
-                    sv = self._text(v)
-                _A_STR.pack_into(mv, at, key[0], key[1], _STRING, sv[0], sv[1])
-            elif t is int and INT64_MIN <= v <= INT64_MAX:
-                _A_INT.pack_into(mv, at, key[0], key[1], _INT, v)
-            elif t is float:
-                _A_DBL.pack_into(mv, at, key[0], key[1], _DOUBLE, v)
-            elif t is bool:
-                _A_INT.pack_into(mv, at, key[0], key[1], _BOOL, v)
-            else:
-                mv[at : at + 16] = struct.pack("@PN", key[0], key[1])
-                self._put_value(at + 16, v, 0)
-            at += _ATTR_SIZE
 
     def _alloc(self, size: int) -> int:
         """Offset of `size` bytes, 8-aligned, in the scratch buffer."""
@@ -269,16 +270,23 @@ class AttrPacker:
             return _NO_TEXT
         if cut and len(s) > self.max_len:
             s = s[: self.max_len]
-        entry = INTERNED.add(s) if len(s) <= _Interned.MAX_LEN else None
-        if entry is not None:
-            return entry
+        if len(s) <= _Interned.MAX_LEN:
+            entry = INTERNED.table.get(s)
+            if entry is None:
+                entry = INTERNED.add(s)
+            if entry is not None:
+                return entry
         return self._copy(s.encode("utf-8", "surrogatepass"))
 
     def _put_value(self, at: int, v: Any, depth: int) -> None:
         """Write the ptel_value of `v` at offset `at`."""
         mv = self._mv
         t = type(v)
-        if t is str or (t is not bool and isinstance(v, str)):
+        if t is list or t is tuple:
+            self._put_array(at, v, depth)
+        elif t is dict:
+            self._put_kvlist(at, v, depth)
+        elif t is str or (t is not bool and isinstance(v, str)):
             sv = self._text(v)
             _V_STR.pack_into(mv, at, _STRING, sv[0], sv[1])
         elif t is bool:
@@ -301,26 +309,51 @@ class AttrPacker:
             sv = self._copy(data)
             _V_STR.pack_into(mv, at, _BYTES, sv[0], sv[1])
         elif isinstance(v, (list, tuple)):
-            if depth >= self.max_depth or not v:
-                _V_NEST.pack_into(mv, at, _ARRAY, 0, 0, 0)  # too deep: empty
-                return
-            start = self._alloc(len(v) * _VALUE_SIZE)
-            for i, e in enumerate(v):
-                self._put_value(start + i * _VALUE_SIZE, e, depth + 1)
-            _V_NEST.pack_into(mv, at, _ARRAY, len(v), self._base + start, 0)
+            self._put_array(at, v, depth)
         elif isinstance(v, Mapping):
-            if depth >= self.max_depth or not v:
-                _V_NEST.pack_into(mv, at, _KVLIST, 0, 0, 0)
-                return
-            start = self._alloc(len(v) * _ATTR_SIZE)
-            for i, (k, e) in enumerate(v.items()):
-                entry = start + i * _ATTR_SIZE
-                key = self._text(k, False)
-                mv[entry : entry + 16] = struct.pack("@PN", key[0], key[1])
-                self._put_value(entry + 16, e, depth + 1)
-            _V_NEST.pack_into(mv, at, _KVLIST, len(v), 0, self._base + start)
+            self._put_kvlist(at, v, depth)
         else:
             _V_INT.pack_into(mv, at, _INVALID, 0)
+
+    def _put_array(self, at: int, v: Any, depth: int) -> None:
+        mv = self._mv
+        n = len(v)
+        if depth >= self.max_depth or n == 0:
+            _V_NEST.pack_into(mv, at, _ARRAY, 0, 0, 0)  # too deep: the core writes it empty
+            return
+        start = self._alloc(n * _VALUE_SIZE)
+        interned = INTERNED.table.get
+        max_len = self.max_len
+        pos = start
+        for e in v:  # scalars inline, as in pack()
+            t = type(e)
+            if t is str:
+                sv = interned(e) if len(e) <= max_len else None
+                if sv is None:
+                    sv = self._text(e)
+                _V_STR.pack_into(mv, pos, _STRING, sv[0], sv[1])
+            elif t is int and INT64_MIN <= e <= INT64_MAX:
+                _V_INT.pack_into(mv, pos, _INT, e)
+            elif t is float:
+                _V_DBL.pack_into(mv, pos, _DOUBLE, e)
+            else:
+                self._put_value(pos, e, depth + 1)
+            pos += _VALUE_SIZE
+        _V_NEST.pack_into(mv, at, _ARRAY, n, self._base + start, 0)
+
+    def _put_kvlist(self, at: int, v: Any, depth: int) -> None:
+        mv = self._mv
+        if depth >= self.max_depth or not v:
+            _V_NEST.pack_into(mv, at, _KVLIST, 0, 0, 0)
+            return
+        start = self._alloc(len(v) * _ATTR_SIZE)
+        pos = start
+        for k, e in v.items():
+            key = self._text(k, False)
+            _KEY.pack_into(mv, pos, key[0], key[1])
+            self._put_value(pos + 16, e, depth + 1)
+            pos += _ATTR_SIZE
+        _V_NEST.pack_into(mv, at, _KVLIST, len(v), 0, self._base + start)
 
     # ---- portable path: CFFI arrays -----------------------------------------
 
