@@ -154,6 +154,14 @@ INTERNED = _Interned()
 _NO_TEXT = (0, 0)
 
 
+def _hashable(k: Any) -> bool:
+    try:
+        hash(k)
+    except TypeError:
+        return False
+    return True
+
+
 class _Regrow(Exception):
     """The scratch buffer was too small; retry with at least `need` bytes."""
 
@@ -197,10 +205,12 @@ class AttrPacker:
 
         The scalar cases are written out inline: this loop is the cost of
         every attribute a plugin sets."""
-        if type(attrs) is dict or isinstance(attrs, Mapping):
-            items: Any = attrs.items()
+        if type(attrs) is dict:
+            items: Any = attrs.items()  # keys of a dict are hashable
+        elif isinstance(attrs, Mapping):
+            items = attrs.items()
         else:
-            items = list(attrs)
+            items = [(k if _hashable(k) else None, v) for k, v in attrs]
         n = len(items)
         if n == 0:
             return ffi.NULL, 0
@@ -210,33 +220,36 @@ class AttrPacker:
             return self.pack_slow(items), n
         interned = INTERNED.table.get
         max_len = self.max_len
+        tight = max_len < _Interned.MAX_LEN  # an interned string may exceed the limit
+        pack_str, pack_int, pack_dbl = _A_STR.pack_into, _A_INT.pack_into, _A_DBL.pack_into
+        size = _ATTR_SIZE
         while True:
             mv = self._mv
             at = 0
-            self._off = n * _ATTR_SIZE  # strings and nested arrays follow the array
+            self._off = n * size  # strings and nested arrays follow the array
             try:
                 if self._off > self._cap:
                     raise _Regrow(self._off + 256)
                 for k, v in items:
-                    key = interned(k) if type(k) is str else None
+                    key = interned(k)  # only str keys are in the table
                     if key is None:
                         key = self._text(k, False)
                     t = type(v)
                     if t is str:
-                        sv = interned(v) if len(v) <= max_len else None
-                        if sv is None:
+                        sv = interned(v)
+                        if sv is None or (tight and len(v) > max_len):
                             sv = self._text(v)
-                        _A_STR.pack_into(mv, at, key[0], key[1], _STRING, sv[0], sv[1])
-                    elif t is int and INT64_MIN <= v <= INT64_MAX:
-                        _A_INT.pack_into(mv, at, key[0], key[1], _INT, v)
+                        pack_str(mv, at, key[0], key[1], 1, sv[0], sv[1])  # STRING
+                    elif t is int and -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF:
+                        pack_int(mv, at, key[0], key[1], 3, v)  # INT
                     elif t is float:
-                        _A_DBL.pack_into(mv, at, key[0], key[1], _DOUBLE, v)
+                        pack_dbl(mv, at, key[0], key[1], 4, v)  # DOUBLE
                     elif t is bool:
-                        _A_INT.pack_into(mv, at, key[0], key[1], _BOOL, v)
+                        pack_int(mv, at, key[0], key[1], 2, v)  # BOOL
                     else:
                         _KEY.pack_into(mv, at, key[0], key[1])
                         self._put_value(at + 16, v, 0)
-                    at += _ATTR_SIZE
+                    at += size
                 return self._attrs, n
             except _Regrow as e:
                 self._grow(e.need)

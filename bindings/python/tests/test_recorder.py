@@ -513,3 +513,11 @@ def test_recorder_keeps_context_alive() -> None:
 def test_now_and_strict_property(rec: ptel.Recorder) -> None:
     assert rec.strict and not ptel.Recorder(make_context()).strict
     assert rec.now() == t(1) and rec.now() == t(2)  # each reading advances the clock
+
+
+def test_unhashable_key_in_pairs_drops_only_that_attribute(rec: ptel.Recorder) -> None:
+    rec2 = ptel.Recorder(make_context())
+    with rec2.span("s", attributes=[(["unhashable"], 1), ("ok", 2)]):
+        pass
+    span = decode(rec2.finish()).span("s")
+    assert attrs(span.attributes) == {"ok": 2} and span.dropped_attributes_count == 1
