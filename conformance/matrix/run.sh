@@ -62,9 +62,15 @@ plugin[go]="$out/go-plugin"
 plugin[rust]="$rust/plugin"
 runtimes=(c py go rust)
 # mode -> expected file; group name is matrix/<mode>
-modes=(pii_filter crash garbage)
-declare -A plugin_arg=([pii_filter]=ok [crash]=crash [garbage]=garbage)
-declare -A expected_file=([pii_filter]=pii_filter [crash]=crash [garbage]=crash)
+modes=(pii_filter crash garbage carrier_mismatch)
+declare -A plugin_arg=([pii_filter]=ok [crash]=crash [garbage]=garbage [carrier_mismatch]=ok)
+declare -A expected_file=([pii_filter]=pii_filter [crash]=crash [garbage]=crash
+                          [carrier_mismatch]=crash)
+# carrier_mismatch: `env` between host and plugin replaces PTEL_CONTEXT by
+# another context (00-0af76519...-b7ad6b7169203331-01 alone), so the frame
+# and the carrier differ: the plugin must refuse, the host report a crash.
+other_context=CAESEAr3ZRkWzUPdhEjrIRyAMZwaCLeta3FpIDMxIAEoAUAC
+declare -A wrapper=([carrier_mismatch]="env PTEL_CONTEXT=$other_context")
 
 if ((update)); then
   mkdir -p "$here/expected"
@@ -91,7 +97,8 @@ for h in "${runtimes[@]}"; do
       got="$out/$h-$p-$m.txt"
       detail=""
       rc=0
-      ${host[$h]} -- ${plugin[$p]} "${plugin_arg[$m]}" >"$got" 2>"$got.err" || rc=$?
+      ${host[$h]} -- ${wrapper[$m]:-} ${plugin[$p]} "${plugin_arg[$m]}" >"$got" 2>"$got.err" ||
+        rc=$?
       if ((rc != 0)); then
         detail="host exited with status $rc: $(head -c 300 "$got.err" | tr -d '\000-\037')"
       elif ! cmp -s "$got" "$want"; then
@@ -117,6 +124,19 @@ for h in "${runtimes[@]}"; do
     columns+="${columns:+, }$(json_str "$col"): {$groups}"
   done
 done
+# The expected files against OTLP built from README.md with the official
+# opentelemetry-proto messages (python/oracle.py); counted in column c>c.
+if "$py" "$here/python/oracle.py" "$here/expected" 2>"$out/oracle.err"; then
+  cell='{"passed": 1, "expected_fail": 0, "failed": 0}'
+else
+  cell='{"passed": 0, "expected_fail": 0, "failed": 1}'
+  failed=$((failed + 1))
+  cat "$out/oracle.err" >&2
+  failures+="${failures:+, }{\"column\": \"c>c\", \"case\": \"matrix/oracle\", \"detail\": $(json_str "$(head -c 300 "$out/oracle.err")")}"
+fi
+total=$((total + 1))
+columns=${columns/\"c>c\": \{/\"c>c\": \{\"matrix/oracle\": $cell, }
 printf '{"format": "ptel-conformance-results/1",\n "columns": {%s},\n "failures": [%s]}\n' \
   "$columns" "$failures" >"$results"
-echo "matrix: $((total - failed))/$total passed (${#runtimes[@]}x${#runtimes[@]} pairs x ${#modes[@]} modes)" >&2
+echo "matrix: $((total - failed))/$total passed (${#runtimes[@]}x${#runtimes[@]} pairs x" \
+  "${#modes[@]} modes, and the oracle)" >&2
