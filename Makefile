@@ -134,3 +134,19 @@ test-go:
 # ptel against the OpenTelemetry Go SDK with OTLP transform and marshal.
 bench-go:
 	@$(GO) test -run '^$$' -bench . -benchmem ./bindings/go
+
+# WASM plugins (wasm/): the core and the example plugins as wasm32-wasi
+# modules, plus native builds of the same plugins (wasm/build.sh), and the
+# hosts that run them with a real runtime (wasm/hosts/).
+.PHONY: wasm test-wasm bench-wasm
+wasm: build
+	@bash wasm/build.sh $(BUILD)/wasm
+
+WASM_PY = PYTHONPATH=wasm/hosts/python PTEL_WASM_DIR=$(BUILD)/wasm PTEL_CLI=$(BUILD)/bin/ptel
+test-wasm: wasm venv
+	@$(PY_INSTALL)
+	@$(WASM_PY) $(PY) -m pytest -q -p no:cacheprovider wasm/hosts/python
+
+bench-wasm: wasm venv
+	@$(PY_INSTALL)
+	@$(WASM_PY) $(PY) wasm/hosts/python/bench_wasm.py

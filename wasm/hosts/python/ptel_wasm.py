@@ -1,0 +1,186 @@
+"""Run ptel WASM plugins (the guest ABI of PROTOCOL.md, "WASM guest ABI")
+with wasmtime, under a host ``ptel.Invocation``.
+
+The host writes the invocation's PluginContext and the plugin's input into
+guest memory, calls ``ptel_guest_invoke`` under a fuel budget and a memory
+limit, copies the PluginTelemetry bytes out and ends the invocation with
+them; the binding's ``Invocation.end`` validates them like any payload.
+
+Faults never escape as exceptions: a trap, running out of fuel or memory, or
+a result outside guest memory ends the invocation with outcome CRASH or
+TIMEOUT and no payload (the spans the guest had open are lost: the guest
+does not stream them), and the next ``invoke`` runs on a fresh instance.
+"""
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass
+
+import ptel
+import wasmtime
+
+ABI_VERSION = 1
+DETERMINISTIC = 1
+_EXPORTS = ("memory", "ptel_guest_abi_version", "ptel_guest_alloc", "ptel_guest_free",
+            "ptel_guest_configure", "ptel_guest_invoke", "ptel_guest_result",
+            "ptel_guest_output")
+
+
+class AbiError(Exception):
+    """The module does not implement guest ABI version 1."""
+
+
+@dataclass
+class Result:
+    """What one ``WasmPlugin.invoke`` did."""
+
+    outcome: int
+    """the ``ptel.Outcome`` the invocation was ended with"""
+    report: ptel.Report
+    status: int = 0
+    """``ptel_guest_invoke``'s return: 0, a plugin error > 0, a PTEL_E_* < 0"""
+    output: bytes = b""
+    """the plugin's functional output"""
+    payload: bytes = b""
+    """the PluginTelemetry bytes the guest returned (empty after a fault)"""
+    error_type: str = ""
+    """``error.type`` of a failed invocation: wasm.trap, wasm.out_of_fuel, ..."""
+
+
+class WasmPlugin:
+    """One plugin module with one live instance (plugins may keep state
+    between invocations; a fault replaces the instance).
+
+    ``fuel`` is the wasmtime fuel budget of one invocation (about one unit
+    per WASM instruction), ``memory_limit`` the most bytes of linear memory
+    the instance may have; ``deterministic`` selects the guest's
+    deterministic clock and ids (conformance tests)."""
+
+    def __init__(self, path: str, *, fuel: int = 50_000_000, memory_limit: int = 16 << 20,
+                 deterministic: bool = False) -> None:
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        self._engine = wasmtime.Engine(config)
+        self._module = wasmtime.Module.from_file(self._engine, path)
+        self._fuel = fuel
+        self._memory_limit = memory_limit
+        self._flags = DETERMINISTIC if deterministic else 0
+        self._linker = wasmtime.Linker(self._engine)
+        self._linker.define_wasi()
+        self._store: wasmtime.Store | None = None
+        self._instantiate()
+
+    def _instantiate(self) -> None:
+        store = wasmtime.Store(self._engine)
+        store.set_wasi(wasmtime.WasiConfig())  # no files, no environment, no arguments
+        store.set_limits(memory_size=self._memory_limit)
+        store.set_fuel(self._fuel)
+        inst = self._linker.instantiate(store, self._module)
+        ex = inst.exports(store)
+        missing = [n for n in _EXPORTS if n not in ex]
+        if missing:
+            raise AbiError(f"missing exports: {', '.join(missing)}")
+        self._store, self._ex = store, ex
+        self._mem: wasmtime.Memory = ex["memory"]
+        if "_initialize" in ex:
+            ex["_initialize"](store)
+        version = ex["ptel_guest_abi_version"](store)
+        if version != ABI_VERSION:
+            raise AbiError(f"guest ABI version {version}, host knows {ABI_VERSION}")
+        if ex["ptel_guest_configure"](store, self._flags) != 0:
+            raise AbiError("ptel_guest_configure refused the flags")
+        self._scratch = ex["ptel_guest_alloc"](store, 8)
+        self._buf, self._buf_cap = 0, 0
+        if not self._scratch:
+            raise AbiError("ptel_guest_alloc failed")
+
+    def _reserve(self, n: int) -> int:
+        """A guest buffer of at least n bytes for the context and the input,
+        kept between invocations."""
+        st, ex = self._store, self._ex
+        if n > self._buf_cap:
+            if self._buf:
+                ex["ptel_guest_free"](st, self._buf, self._buf_cap)
+                self._buf, self._buf_cap = 0, 0
+            cap = max(n, 256)
+            ptr = ex["ptel_guest_alloc"](st, cap)
+            if not ptr:
+                raise MemoryError("guest allocation failed")
+            self._buf, self._buf_cap = ptr, cap
+        return self._buf
+
+    def _base(self, offset: int, n: int) -> int:
+        """The host address of guest bytes [offset, offset + n), bounds-checked
+        (wasmtime's Memory.read copies byte by byte; this is one memcpy)."""
+        st = self._store
+        if offset + n > self._mem.data_len(st):
+            raise _Garbage(f"[{offset}, {offset + n}) outside guest memory")
+        return ctypes.addressof(self._mem.data_ptr(st).contents) + offset
+
+    def _read(self, offset: int, n: int) -> bytes:
+        return ctypes.string_at(self._base(offset, n), n) if n else b""
+
+    def _write(self, offset: int, data: bytes) -> None:
+        if data:
+            ctypes.memmove(self._base(offset, len(data)), data, len(data))
+
+    def _read_pair(self, fn: str) -> tuple[int, bytes]:
+        rc = self._ex[fn](self._store, self._scratch, self._scratch + 4)
+        if rc != 0:
+            return rc, b""
+        ptr, n = struct.unpack("<II", self._read(self._scratch, 8))
+        return 0, self._read(ptr, n)
+
+    def invoke(self, inv: ptel.Invocation, data: bytes = b"") -> Result:
+        """Run the plugin for ``inv`` with input ``data`` and end ``inv``
+        with its telemetry. Never raises for guest faults."""
+        if self._store is None:
+            self._instantiate()
+        st, ex = self._store, self._ex
+        assert st is not None
+        ctx = inv.context.to_bytes()
+        try:
+            st.set_fuel(self._fuel)
+            base = self._reserve(len(ctx) + len(data))
+            self._write(base, ctx)
+            self._write(base + len(ctx), data)
+            status = ex["ptel_guest_invoke"](st, base, len(ctx), base + len(ctx), len(data))
+            if status < 0:
+                report = inv.end(None, outcome=ptel.Outcome.ERROR, error_type="ptel.guest_status")
+                return Result(ptel.Outcome.ERROR, report, status=status,
+                              error_type="ptel.guest_status")
+            rc, payload = self._read_pair("ptel_guest_result")
+            if rc != 0:
+                raise _Garbage(f"ptel_guest_result returned {rc} after success")
+            _, output = self._read_pair("ptel_guest_output")
+        except wasmtime.Trap as trap:
+            return self._fault(inv, trap.trap_code)
+        except (_Garbage, MemoryError, wasmtime.WasmtimeError):
+            return self._fault(inv, None, "wasm.bad_result")
+        outcome = ptel.Outcome.OK if status == 0 else ptel.Outcome.ERROR
+        et = "" if status == 0 else "plugin.error"
+        report = inv.end(payload, outcome=outcome, error_type=et or None)
+        return Result(outcome, report, status=status, output=output, payload=payload,
+                      error_type=et)
+
+    def _fault(self, inv: ptel.Invocation, code: wasmtime.TrapCode | None,
+               error_type: str = "") -> Result:
+        """Close the invocation of a faulted guest and drop the instance."""
+        self._store = None
+        outcome = ptel.Outcome.CRASH
+        if code == wasmtime.TrapCode.OUT_OF_FUEL:
+            outcome, error_type = ptel.Outcome.TIMEOUT, "wasm.out_of_fuel"
+        elif not error_type:
+            error_type = "wasm.trap" if code is None else f"wasm.trap.{code.name.lower()}"
+        report = inv.end(None, outcome=outcome, error_type=error_type)
+        return Result(outcome, report, error_type=error_type)
+
+    @property
+    def memory_size(self) -> int:
+        """Bytes of linear memory of the live instance (0 when none)."""
+        return self._mem.data_len(self._store) if self._store is not None else 0
+
+
+class _Garbage(Exception):
+    pass
