@@ -123,7 +123,7 @@ fn attrs(v: Option<&Json>) -> Res<&'static [KeyValue<'static>]> {
 }
 
 fn unhex(s: &str) -> Res<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("odd hex {s:?}"));
     }
     (0..s.len())
@@ -517,7 +517,7 @@ fn run_host(case: &Json) -> Res<()> {
             trace_id: [0; 16],
             span_id: [0; 8],
             trace_flags: gu(p, "trace_flags").unwrap_or(0) as u8,
-            is_remote: false,
+            is_remote: true, // as the C runner
         };
         sc.trace_id.copy_from_slice(&unhex(gs(p, "trace_id"))?);
         sc.span_id.copy_from_slice(&unhex(gs(p, "span_id"))?);
