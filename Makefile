@@ -150,3 +150,17 @@ test-wasm: wasm venv
 bench-wasm: wasm venv
 	@$(PY_INSTALL)
 	@$(WASM_PY) $(PY) wasm/hosts/python/bench_wasm.py
+
+# The conformance suite (conformance/README.md): check that the committed
+# vectors match their authoring scripts and the C core, check them against
+# the official OTLP definitions, run every runner that exists (C, Python, Go,
+# Rust, the cross-boundary matrix) and print the table. Exits non-zero on any
+# unexpected result. `make conformance-update` regenerates the vectors.
+.PHONY: conformance conformance-update
+conformance: venv
+	@$(PY) conformance/gen/generate.py --check
+	@$(PY) conformance/oracle/check.py
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) conformance/report.py --run
+
+conformance-update: venv
+	@$(PY) conformance/gen/generate.py

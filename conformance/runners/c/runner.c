@@ -3,6 +3,7 @@
  *
  *   ptel-conformance <vectors-dir> <results.json> [expected-failures.json]
  *   ptel-conformance --emit <vectors-dir>      one JSON line of actual outputs per case
+ *   ptel-conformance --render                  stdin lines "<type> <hex>" -> canonical JSON lines
  *
  * The emit mode is what conformance/gen uses to (re)generate expected outputs:
  * the C core is the reference. */
@@ -741,7 +742,38 @@ static void conf_diff(const cj *exp, const cj *act, char *detail, size_t cap) {
     snprintf(detail, cap, "outputs differ");
 }
 
+/* Read "<ptel_json_message> <hex>" lines, write one line of canonical JSON
+ * (or "ERROR <status>") each: the oracle compares these with the official
+ * OTLP definitions. */
+static int conf_render(void) {
+    static char line[1 << 24];
+    while (fgets(line, sizeof line, stdin)) {
+        conf_pool pool = {0};
+        char *sp = strchr(line, ' ');
+        size_t hl = 0, n = 0;
+        if (sp) {
+            hl = strcspn(sp + 1, "\r\n");
+        }
+        const uint8_t *data = sp ? conf_unhex(&pool, sp + 1, hl, &n) : NULL;
+        char *json = NULL;
+        size_t json_len = 0;
+        int rc = data ? ptel_json_render_alloc(&json, &json_len, (uint32_t)atoi(line), data, n,
+                                               NULL, NULL)
+                      : PTEL_E_INVALID_ARGUMENT;
+        if (rc == 0) {
+            fwrite(json, 1, json_len, stdout);
+            fputc('\n', stdout);
+            ptel_json_free(json, json_len, NULL);
+        } else {
+            printf("ERROR %s\n", ptel_status_name(rc));
+        }
+        conf_pool_free(&pool);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--render") == 0) return conf_render();
     bool emit = argc >= 2 && strcmp(argv[1], "--emit") == 0;
     if ((emit && argc != 3) || (!emit && (argc < 3 || argc > 4))) {
         fprintf(stderr,
