@@ -97,9 +97,11 @@ for h in "${runtimes[@]}"; do
       got="$out/$h-$p-$m.txt"
       detail=""
       rc=0
-      ${host[$h]} -- ${wrapper[$m]:-} ${plugin[$p]} "${plugin_arg[$m]}" >"$got" 2>"$got.err" ||
+      timeout -k 5 120 ${host[$h]} -- ${wrapper[$m]:-} ${plugin[$p]} "${plugin_arg[$m]}" >"$got" 2>"$got.err" ||
         rc=$?
-      if ((rc != 0)); then
+      if ((rc == 124)); then
+        detail="host or plugin still running after 120 s (killed)"
+      elif ((rc != 0)); then
         detail="host exited with status $rc: $(head -c 300 "$got.err" | tr -d '\000-\037')"
       elif ! cmp -s "$got" "$want"; then
         detail="output differs from expected/${expected_file[$m]}.txt:"
