@@ -80,6 +80,36 @@ def emit(binary, files):
     return actual
 
 
+def validate(files):
+    """Every vector file and expected-failure list against its JSON Schema."""
+    import glob
+
+    import jsonschema
+    from referencing import Registry, Resource
+
+    sdir = os.path.join(ROOT, "conformance", "schema")
+    schemas = {}
+    for path in glob.glob(os.path.join(sdir, "*.json")):
+        with open(path, encoding="utf-8") as f:
+            schemas[os.path.basename(path)] = json.load(f)
+    registry = Registry().with_resources(
+        (name, Resource.from_contents(doc)) for name, doc in schemas.items())
+    bad = []
+
+    def check(doc, schema, what):
+        v = jsonschema.Draft202012Validator(schemas[schema], registry=registry)
+        for e in sorted(v.iter_errors(doc), key=lambda e: list(e.path))[:5]:
+            bad.append(f"{what}: {'/'.join(map(str, e.path))}: {e.message[:200]}")
+
+    for group, doc in files.items():
+        check(doc, doc["schema"], group)
+    for path in sorted(glob.glob(os.path.join(ROOT, "conformance", "expected-failures", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            check(json.load(f), "expected-failures.schema.json", os.path.relpath(path, ROOT))
+    if bad:
+        raise SystemExit("schema violations:\n" + "\n".join(bad))
+
+
 def main():
     check = "--check" in sys.argv
     binary = runner()
@@ -99,6 +129,7 @@ def main():
                     bad.append(f"{group}/{c['id']}: {problem}")
     if bad:
         raise SystemExit("\n".join(bad))
+    validate(files)
     changed = []
     for group, doc in files.items():
         path = os.path.join(VECTORS, group + ".json")
