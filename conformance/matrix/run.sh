@@ -62,10 +62,11 @@ plugin[go]="$out/go-plugin"
 plugin[rust]="$rust/plugin"
 runtimes=(c py go rust)
 # mode -> expected file; group name is matrix/<mode>
-modes=(pii_filter crash garbage carrier_mismatch)
-declare -A plugin_arg=([pii_filter]=ok [crash]=crash [garbage]=garbage [carrier_mismatch]=ok)
+modes=(pii_filter crash garbage carrier_mismatch invalid_payload)
+declare -A plugin_arg=([pii_filter]=ok [crash]=crash [garbage]=garbage [carrier_mismatch]=ok
+                       [invalid_payload]=invalid)
 declare -A expected_file=([pii_filter]=pii_filter [crash]=crash [garbage]=crash
-                          [carrier_mismatch]=crash)
+                          [carrier_mismatch]=crash [invalid_payload]=invalid_payload)
 # carrier_mismatch: `env` between host and plugin replaces PTEL_CONTEXT by
 # another context (00-0af76519...-b7ad6b7169203331-01 alone), so the frame
 # and the carrier differ: the plugin must refuse, the host report a crash.
@@ -74,7 +75,7 @@ declare -A wrapper=([carrier_mismatch]="env PTEL_CONTEXT=$other_context")
 
 if ((update)); then
   mkdir -p "$here/expected"
-  for m in pii_filter crash; do
+  for m in pii_filter crash invalid_payload; do
     ${host[c]} -- ${plugin[c]} "${plugin_arg[$m]}" >"$here/expected/$m.txt"
   done
   echo "matrix: expected/ rewritten from c>c"

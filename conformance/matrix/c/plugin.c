@@ -3,7 +3,7 @@
  * conformance/matrix/README.md with the deterministic clock and ids, and
  * writes one PluginTelemetry frame on stdout.
  *
- * usage: plugin [ok|crash|garbage] */
+ * usage: plugin [ok|crash|garbage|invalid] */
 #include <ptel/ptel.h>
 
 #include <stdio.h>
@@ -153,6 +153,11 @@ int main(int argc, char **argv) {
         fwrite(part, 1, sizeof part, stdout);
         fflush(stdout);
         return 70;
+    }
+    if (!strcmp(mode, "invalid")) {
+        static const uint8_t bad[6] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f};
+        mx_write_frame(bad, sizeof bad);
+        return 0;
     }
     if (!strcmp(mode, "garbage")) {
         static const uint8_t junk[11] = {0xff, 0xff, 0xff, 0x7f, 'g', 'a', 'r', 'b', 'a', 'g', 'e'};

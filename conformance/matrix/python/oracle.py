@@ -4,7 +4,7 @@ that README.md sections 2 and 3 describe with the official OTLP messages
 the expected files (whose encoding is ptel's canonical profile, which
 protobuf's own serializer reproduces for these messages).
 
-usage: oracle.py EXPECTED-DIR; exit status 0 when both files match."""
+usage: oracle.py EXPECTED-DIR; exit status 0 when all three files match."""
 
 from __future__ import annotations
 
@@ -65,14 +65,14 @@ def invocation_span(outcome: str) -> t.Span:
     return s
 
 
-def traces(outcome: str) -> bytes:
+def traces(outcome: str, plugin_spans: bool = True) -> bytes:
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
     rs.resource.CopyFrom(resource())
     host = rs.scope_spans.add()
     host.scope.name, host.scope.version = "matrix-host", "1.0.0"
     host.spans.append(invocation_span(outcome))
-    if outcome != "ok":
+    if not plugin_spans:
         return req.SerializeToString()
     plugin = rs.scope_spans.add()
     plugin.scope.name, plugin.scope.version = "pii_filter", "1.0.0"
@@ -130,8 +130,10 @@ def metrics() -> bytes:
 def main() -> int:
     base = Path(sys.argv[1])
     ok = True
+    # invalid_payload: the plugin succeeded, its telemetry was rejected.
     for name, want in (("pii_filter", {"traces": traces("ok"), "metrics": metrics()}),
-                       ("crash", {"traces": traces("crash"), "metrics": b""})):
+                       ("crash", {"traces": traces("crash", False), "metrics": b""}),
+                       ("invalid_payload", {"traces": traces("ok", False), "metrics": b""})):
         lines = dict(line.rstrip("\n").split(" ", 1)
                      for line in (base / f"{name}.txt").read_text().splitlines(True))
         for signal, data in want.items():

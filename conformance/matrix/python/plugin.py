@@ -1,6 +1,6 @@
 """The matrix plugin in Python (conformance/matrix/README.md).
 
-usage: plugin.py [ok|crash|garbage]"""
+usage: plugin.py [ok|crash|garbage|invalid]"""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ def main() -> int:
         out.write(b"\x40\x00\x00\x00\x0a\x10")
         out.flush()
         os._exit(70)
+    if mode == "invalid":
+        out.write(frame(b"\x0a\xff\xff\xff\xff\x0f"))
+        out.flush()
+        return 0
     if mode == "garbage":
         out.write(b"\xff\xff\xff\x7fgarbage")
         out.flush()

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,7 +111,7 @@ func run() error {
 		outcome, payload = ptel.OutcomeCrash, nil
 	}
 	report, err := inv.End(payload, outcome, "")
-	if err != nil {
+	if err != nil && !errors.Is(err, ptel.ErrRejected) {
 		return err
 	}
 	opts := &ptel.ExportOptions{

@@ -3,7 +3,7 @@
 // environment carrier, records the scenario with a manual clock and
 // counting ids, and writes one PluginTelemetry frame on stdout.
 //
-// Usage: plugin [ok|crash|garbage]
+// Usage: plugin [ok|crash|garbage|invalid]
 package main
 
 import (
@@ -83,6 +83,9 @@ func run(mode string) int {
 	case "crash":
 		os.Stdout.Write([]byte{0x40, 0, 0, 0, 0x0a, 0x10})
 		return 70
+	case "invalid":
+		os.Stdout.Write(frame([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}))
+		return 0
 	case "garbage":
 		os.Stdout.Write([]byte("\xff\xff\xff\x7fgarbage"))
 		return 0

@@ -2,7 +2,7 @@
 //! checks it against the environment carrier, records the scenario with a
 //! manual clock and counting ids, and writes one PluginTelemetry frame.
 //!
-//! Usage: plugin [ok|crash|garbage]
+//! Usage: plugin [ok|crash|garbage|invalid]
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -84,6 +84,11 @@ fn run(mode: &str) -> u8 {
             let _ = out.write_all(&[0x40, 0, 0, 0, 0x0a, 0x10]);
             let _ = out.flush();
             return 70;
+        }
+        "invalid" => {
+            let _ = out.write_all(&frame(&[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+            let _ = out.flush();
+            return 0;
         }
         "garbage" => {
             let _ = out.write_all(b"\xff\xff\xff\x7fgarbage");
