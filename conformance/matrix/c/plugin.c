@@ -105,6 +105,10 @@ static void mx_scenario(ptel_recorder *rec, mx_env *env) {
     env->mono = 1000;
     ptel_attr ev[2] = {mx_str("pii.type", "email"), mx_num("pii.offset", PTEL_VALUE_INT, 8, 0)};
     ptel_span_add_event(scan, "pii.detected", 12, 0, ev, 2);
+    ptel_metric *det = mx_metric(rec, PTEL_METRIC_COUNTER, PTEL_NUMBER_INT, "pii.detections",
+                                 "{detection}", "PII detections by type", NULL, 0);
+    ptel_attr email = mx_str("pii.type", "email"), phone = mx_str("pii.type", "phone");
+    ptel_metric_record_int(det, 2, &email, 1, scan);
 
     env->mono = 2000;
     ptel_span_start(&redact, rec, scan, "pii_filter.redact", 17, PTEL_SPAN_KIND_INTERNAL, 0);
@@ -117,10 +121,6 @@ static void mx_scenario(ptel_recorder *rec, mx_env *env) {
     ptel_span_set_status(scan, PTEL_STATUS_OK, NULL, 0);
     ptel_span_end(scan, 0);
 
-    ptel_metric *det = mx_metric(rec, PTEL_METRIC_COUNTER, PTEL_NUMBER_INT, "pii.detections",
-                                 "{detection}", "PII detections by type", NULL, 0);
-    ptel_attr email = mx_str("pii.type", "email"), phone = mx_str("pii.type", "phone");
-    ptel_metric_record_int(det, 2, &email, 1, NULL);
     ptel_metric_record_int(det, 1, &phone, 1, NULL);
     static const double bounds[] = {0.001, 0.01, 0.1, 1};
     ptel_metric *dur = mx_metric(rec, PTEL_METRIC_HISTOGRAM, PTEL_NUMBER_DOUBLE,

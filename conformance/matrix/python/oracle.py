@@ -117,6 +117,9 @@ def metrics() -> bytes:
         det.sum.data_points.append(m.NumberDataPoint(
             start_time_unix_nano=start, time_unix_nano=now, as_int=n,
             attributes=[KeyValue(key="pii.type", value=value(kind))]))
+    # The email measurement was taken inside the sampled scan span.
+    det.sum.data_points[0].exemplars.append(m.Exemplar(
+        time_unix_nano=T0 + 1000, span_id=(1).to_bytes(8, "big"), trace_id=TRACE_ID, as_int=2))
     dur = sm.metrics.add(name="pii.scan.duration", description="Time to scan one input",
                          unit="s")
     dur.histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA

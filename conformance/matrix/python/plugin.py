@@ -19,6 +19,9 @@ def scenario(rec: ptel.Recorder, clock: ManualClock) -> None:
                                 "pii.types": ["email", "phone"]})
     clock.mono = 1000
     scan.add_event("pii.detected", {"pii.type": "email", "pii.offset": 8})
+    det = rec.counter("pii.detections", "{detection}", "PII detections by type",
+                      value_type=int)
+    det.add(2, {"pii.type": "email"}, span=scan)
     clock.mono = 2000
     redact = rec.span("pii_filter.redact", kind=ptel.SpanKind.INTERNAL, parent=scan)
     redact.set_attributes({"pii.redacted.count": 2})
@@ -27,9 +30,6 @@ def scenario(rec: ptel.Recorder, clock: ManualClock) -> None:
     clock.mono = 4000
     scan.set_status(ptel.StatusCode.OK)
     scan.end()
-    det = rec.counter("pii.detections", "{detection}", "PII detections by type",
-                      value_type=int)
-    det.add(2, {"pii.type": "email"})
     det.add(1, {"pii.type": "phone"})
     dur = rec.histogram("pii.scan.duration", "s", "Time to scan one input",
                         bounds=[0.001, 0.01, 0.1, 1])

@@ -40,6 +40,9 @@ func scenario(rec *ptel.Recorder, clock *ptel.ManualClock) {
 			ptel.StringSlice("pii.types", []string{"email", "phone"})))
 	clock.Set(1000)
 	scan.AddEvent("pii.detected", ptel.String("pii.type", "email"), ptel.Int64("pii.offset", 8))
+	det := rec.Int64Counter("pii.detections", ptel.WithUnit("{detection}"),
+		ptel.WithDescription("PII detections by type"))
+	det.Add(sctx, 2, ptel.String("pii.type", "email"))
 	clock.Set(2000)
 	_, redact := rec.Start(sctx, "pii_filter.redact", ptel.WithSpanKind(ptel.SpanKindInternal))
 	redact.SetAttributes(ptel.Int64("pii.redacted.count", 2))
@@ -48,9 +51,6 @@ func scenario(rec *ptel.Recorder, clock *ptel.ManualClock) {
 	clock.Set(4000)
 	scan.SetStatus(ptel.StatusOK, "")
 	scan.End()
-	det := rec.Int64Counter("pii.detections", ptel.WithUnit("{detection}"),
-		ptel.WithDescription("PII detections by type"))
-	det.Add(bg, 2, ptel.String("pii.type", "email"))
 	det.Add(bg, 1, ptel.String("pii.type", "phone"))
 	dur := rec.Float64Histogram("pii.scan.duration", ptel.WithUnit("s"),
 		ptel.WithDescription("Time to scan one input"), ptel.WithBounds(0.001, 0.01, 0.1, 1))

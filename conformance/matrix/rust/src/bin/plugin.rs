@@ -31,6 +31,12 @@ fn scenario(rec: &Recorder, clock: &ManualClock) {
             KeyValue::new("pii.offset", 8i64),
         ],
     );
+    let det = rec
+        .i64_counter("pii.detections")
+        .with_unit("{detection}")
+        .with_description("PII detections by type")
+        .build();
+    det.add_with_span(2, &[KeyValue::new("pii.type", "email")], Some(&scan));
     clock.set(2000);
     let redact = scan
         .child("pii_filter.redact")
@@ -42,12 +48,6 @@ fn scenario(rec: &Recorder, clock: &ManualClock) {
     clock.set(4000);
     scan.set_status(StatusCode::Ok, "");
     scan.end();
-    let det = rec
-        .i64_counter("pii.detections")
-        .with_unit("{detection}")
-        .with_description("PII detections by type")
-        .build();
-    det.add(2, &[KeyValue::new("pii.type", "email")]);
     det.add(1, &[KeyValue::new("pii.type", "phone")]);
     let bounds = [0.001, 0.01, 0.1, 1.0];
     let dur = rec
