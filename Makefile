@@ -146,10 +146,14 @@ WASM_PY = PYTHONPATH=wasm/hosts/python PTEL_WASM_DIR=$(BUILD)/wasm PTEL_CLI=$(BU
 test-wasm: wasm venv
 	@$(PY_INSTALL)
 	@$(WASM_PY) $(PY) -m pytest -q -p no:cacheprovider wasm/hosts/python
+	@cd wasm/hosts/go && out=$$($(GO)fmt -l .) && [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
+	@cd wasm/hosts/go && $(GO) vet ./... && PTEL_WASM_DIR=$(abspath $(BUILD)/wasm) $(GO) test -count=1 ./...
 
 bench-wasm: wasm venv
 	@$(PY_INSTALL)
 	@$(WASM_PY) $(PY) wasm/hosts/python/bench_wasm.py
+	@cd wasm/hosts/go && PTEL_WASM_DIR=$(abspath $(BUILD)/wasm) $(GO) test -run '^$$' -bench . \
+	  -benchmem ./...
 
 # The conformance suite (conformance/README.md): check that the committed
 # vectors match their authoring scripts and the C core, check them against
