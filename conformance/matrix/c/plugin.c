@@ -94,13 +94,22 @@ static void mx_scenario(ptel_recorder *rec, mx_env *env) {
     types[0].str.ptr = "email";
     types[1].str.ptr = "phone";
     types[0].str.len = types[1].str.len = 5;
-    ptel_attr attrs[5] = {
-        mx_str("pii.detector", "pattern"), mx_num("pii.input.bytes", PTEL_VALUE_INT, 72, 0),
-        mx_num("pii.ratio", PTEL_VALUE_DOUBLE, 0, 0.25),
-        mx_num("pii.redact", PTEL_VALUE_BOOL, 1, 0), mx_num("pii.types", PTEL_VALUE_ARRAY, 0, 0)};
+    static const uint8_t digest[4] = {0xde, 0xad, 0x00, 0xef};
+    ptel_attr config[2] = {mx_str("mode", "redact"), mx_num("max", PTEL_VALUE_INT, 32, 0)};
+    ptel_attr attrs[7] = {mx_str("pii.detector", "pattern"),
+                          mx_num("pii.input.bytes", PTEL_VALUE_INT, 72, 0),
+                          mx_num("pii.ratio", PTEL_VALUE_DOUBLE, 0, 0.25),
+                          mx_num("pii.redact", PTEL_VALUE_BOOL, 1, 0),
+                          mx_num("pii.types", PTEL_VALUE_ARRAY, 0, 0),
+                          mx_num("pii.digest", PTEL_VALUE_BYTES, 0, 0),
+                          mx_num("pii.config", PTEL_VALUE_KVLIST, 0, 0)};
     attrs[4].value.array = types;
     attrs[4].value.count = 2;
-    ptel_span_set_attributes(scan, attrs, 5);
+    attrs[5].value.str.ptr = (const char *)digest;
+    attrs[5].value.str.len = sizeof digest;
+    attrs[6].value.kvlist = config;
+    attrs[6].value.count = 2;
+    ptel_span_set_attributes(scan, attrs, 7);
 
     env->mono = 1000;
     ptel_attr ev[2] = {mx_str("pii.type", "email"), mx_num("pii.offset", PTEL_VALUE_INT, 8, 0)};

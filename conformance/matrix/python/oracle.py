@@ -16,7 +16,12 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import (
+    AnyValue,
+    ArrayValue,
+    KeyValue,
+    KeyValueList,
+)
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from opentelemetry.proto.trace.v1 import trace_pb2 as t
 
@@ -37,6 +42,11 @@ def value(v: Any) -> AnyValue:
         return AnyValue(double_value=v)
     if isinstance(v, list):
         return AnyValue(array_value=ArrayValue(values=[value(x) for x in v]))
+    if isinstance(v, bytes):
+        return AnyValue(bytes_value=v)
+    if isinstance(v, dict):
+        return AnyValue(kvlist_value=KeyValueList(
+            values=[KeyValue(key=k, value=value(x)) for k, x in v.items()]))
     return AnyValue(string_value=v)
 
 
@@ -91,7 +101,9 @@ def traces(outcome: str, plugin_spans: bool = True) -> bytes:
                     KeyValue(key="pii.input.bytes", value=value(72)),
                     KeyValue(key="pii.ratio", value=value(0.25)),
                     KeyValue(key="pii.redact", value=value(True)),
-                    KeyValue(key="pii.types", value=value(["email", "phone"]))],
+                    KeyValue(key="pii.types", value=value(["email", "phone"])),
+                    KeyValue(key="pii.digest", value=value(b"\xde\xad\x00\xef")),
+                    KeyValue(key="pii.config", value=value({"mode": "redact", "max": 32}))],
         flags=SAMPLED | HAS_IS_REMOTE | IS_REMOTE)
     scan.events.append(t.Span.Event(
         time_unix_nano=T0 + 1000, name="pii.detected",

@@ -16,7 +16,9 @@ def scenario(rec: ptel.Recorder, clock: ManualClock) -> None:
     scan = rec.span("pii_filter.scan", kind=ptel.SpanKind.INTERNAL,
                     attributes={"pii.detector": "pattern", "pii.input.bytes": 72,
                                 "pii.ratio": 0.25, "pii.redact": True,
-                                "pii.types": ["email", "phone"]})
+                                "pii.types": ["email", "phone"],
+                                "pii.digest": b"\xde\xad\x00\xef",
+                                "pii.config": {"mode": "redact", "max": 32}})
     clock.mono = 1000
     scan.add_event("pii.detected", {"pii.type": "email", "pii.offset": 8})
     det = rec.counter("pii.detections", "{detection}", "PII detections by type",

@@ -37,7 +37,10 @@ func scenario(rec *ptel.Recorder, clock *ptel.ManualClock) {
 			ptel.Int64("pii.input.bytes", 72),
 			ptel.Float64("pii.ratio", 0.25),
 			ptel.Bool("pii.redact", true),
-			ptel.StringSlice("pii.types", []string{"email", "phone"})))
+			ptel.StringSlice("pii.types", []string{"email", "phone"}),
+			ptel.Bytes("pii.digest", []byte{0xde, 0xad, 0x00, 0xef}),
+			ptel.KeyValue{Key: "pii.config", Value: ptel.MapValue(
+				ptel.String("mode", "redact"), ptel.Int64("max", 32))}))
 	clock.Set(1000)
 	scan.AddEvent("pii.detected", ptel.String("pii.type", "email"), ptel.Int64("pii.offset", 8))
 	det := rec.Int64Counter("pii.detections", ptel.WithUnit("{detection}"),

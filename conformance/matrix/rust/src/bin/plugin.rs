@@ -16,12 +16,16 @@ fn scenario(rec: &Recorder, clock: &ManualClock) {
         .kind(SpanKind::Internal)
         .start();
     let types: [&str; 2] = ["email", "phone"];
+    let digest: [u8; 4] = [0xde, 0xad, 0x00, 0xef];
+    let config = [KeyValue::new("mode", "redact"), KeyValue::new("max", 32i64)];
     scan.set_attributes(&[
         KeyValue::new("pii.detector", "pattern"),
         KeyValue::new("pii.input.bytes", 72i64),
         KeyValue::new("pii.ratio", 0.25),
         KeyValue::new("pii.redact", true),
         KeyValue::new("pii.types", &types[..]),
+        KeyValue::new("pii.digest", &digest),
+        KeyValue::new("pii.config", &config[..]),
     ]);
     clock.set(1000);
     scan.add_event(
