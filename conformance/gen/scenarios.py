@@ -337,11 +337,13 @@ def values():
     deep = "leaf"
     for n in range(12):
         deep = (("d%d" % n, deep),)
-    one("kvlist_depth_12", "A kvlist nested 12 deep exceeds attribute_depth 8.", ("k", deep))
+    one("kvlist_depth_12", "A kvlist nested 12 deep exceeds attribute_depth 8: "
+        "the levels past the limit become an empty value, the outer ones are kept.", ("k", deep))
     arr = 1
     for n in range(10):
         arr = [arr]
-    one("array_depth_10", "Arrays nested 10 deep exceed attribute_depth 8.", ("k", arr))
+    one("array_depth_10", "Arrays nested 10 deep exceed attribute_depth 8: the "
+        "innermost levels become an empty value.", ("k", arr))
     many = [("attr.%03d" % n, n) for n in range(128)]
     out.append(S("attrs_128", "128 attributes: exactly the default attribute_count.")
                .start("s", "edge").attrs("s", *many).end("s").done())
@@ -390,8 +392,8 @@ def metrics():
       [1.0, 2.0], bounds=[])
     m("histogram_inf_refused", "+Infinity into a histogram is refused.", "histogram", "double",
       [Dbl("Infinity"), 3.0])
-    m("int_into_double", "record_int on a double instrument.", "counter", "double", [2])
-    m("double_into_int", "record_double on an int instrument.", "counter", "int", [2.5])
+    m("int_into_double", "record_int on a double instrument: converted to a double point.", "counter", "double", [2])
+    m("double_into_int", "record_double on an int instrument: refused and counted.", "counter", "int", [2.5])
     m("point_attributes_all_types", "Data-point attributes of several types.", "counter", "int",
       [1], ("s", "x"), ("i", -2), ("d", 0.5), ("b", True))
     m("unit_and_description", "Unit and description are copied.", "gauge", "int", [4],
@@ -421,7 +423,8 @@ def structure():
     out.append(S("explicit_times", "Explicit start, event and end times.")
                .start("s", "t", time=T + 10).event("s", "e", time=T + 20).end("s", time=T + 30)
                .done())
-    out.append(S("end_before_start_explicit", "An explicit end before the start.")
+    out.append(S("end_before_start_explicit", "An explicit end before the start: the end is "
+                 "moved to the start and the misuse counted in dropped.errors.")
                .start("s", "t", time=T + 100).end("s", time=T + 50).done())
     out.append(S("open_span_at_finish", "A span never ended is reported in open_spans.")
                .start("a", "done").end("a").start("b", "still_open").advance(10).done())
@@ -437,8 +440,8 @@ def structure():
                .start("s", "t").event("s", "a", ("n", 1)).advance(1).event("s", "b")
                .advance(1).event("s", "c", ("x", "y"), ("z", 2.0)).end("s").done())
     out.append(_chain())
-    out.append(S("tracestate_and_baggage", "The context carries tracestate and baggage; the "
-                 "payload does not echo them, the spans carry no trace_state.",
+    out.append(S("tracestate_and_baggage", "The context carries tracestate and baggage: the "
+                 "plugin's spans inherit the tracestate as trace_state; baggage is not echoed.",
                  tracestate="congo=t61rcWkgMzE", baggage="userId=alice")
                .start("s", "t").end("s").done())
     return "structure", "Span structure: nesting, times, status, events, open spans.", out
@@ -496,8 +499,8 @@ def limits_and_decisions():
                .start("s", "t").link("s", trace_id="0af7651916cd43dd8448eb211c80319c",
                                      span_id="b7ad6b7169203331", pairs=(("a", 1), ("b", 2)))
                .end("s").done())
-    out.append(S("attribute_depth_limit_2", "attribute_depth 2: a value nested 3 deep is "
-                 "refused.", limits={"attribute_depth": 2})
+    out.append(S("attribute_depth_limit_2", "attribute_depth 2: in a value nested 3 deep the "
+                 "level past the limit becomes an empty value.", limits={"attribute_depth": 2})
                .start("s", "t").attrs("s", ("ok", [[1]]), ("deep", [[[1]]])).end("s").done())
     out.append(S("invalid_link_zero_ids", "A link to an all-zero context is refused.")
                .start("s", "t").link("s", trace_id="0" * 32, span_id="0" * 16).end("s").done())
