@@ -16,7 +16,7 @@ static const struct {
     {"validate", cli_cmd_validate, "--context FILE FILE|-"},
     {"export", cli_cmd_export,
      "--context FILE [--resource k=v]... [--metrics] [--json] [-o FILE] FILE|-"},
-    {"demo-plugin", cli_cmd_demo_plugin, "--context FILE [--input TEXT] -o FILE"},
+    {"demo-plugin", cli_cmd_demo_plugin, "--context FILE [--input TEXT] [--deterministic] -o FILE"},
     {"tree", cli_cmd_tree, "[--ascii] [--ids] TRACES_FILE [METRICS_FILE]"},
 };
 
