@@ -5,7 +5,9 @@
  * prints the report, the traces request and the metrics request.
  *
  * usage: host -- PLUGIN-COMMAND [ARGS...] */
-#define _POSIX_C_SOURCE 200809L
+#ifndef _GNU_SOURCE
+#    define _GNU_SOURCE 1 /* execvpe */
+#endif
 #include <ptel/ptel.h>
 
 #include <errno.h>

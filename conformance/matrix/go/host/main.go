@@ -8,7 +8,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -45,8 +44,11 @@ func runPlugin(args []string, env []string, request []byte) ([]byte, bool) {
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdin = bytes.NewReader(request)
 	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, false
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, false
@@ -54,6 +56,10 @@ func runPlugin(args []string, env []string, request []byte) ([]byte, bool) {
 	if err := cmd.Start(); err != nil {
 		return nil, false
 	}
+	// A plugin that died early is a crash below, as in the other hosts:
+	// the write's error alone decides nothing.
+	_, _ = in.Write(request)
+	_ = in.Close()
 	data, rerr := io.ReadAll(io.LimitReader(out, maxPayload+5))
 	if rerr == nil && len(data) > maxPayload+4 {
 		_, rerr = io.Copy(io.Discard, out)
