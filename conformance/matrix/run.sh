@@ -62,16 +62,20 @@ plugin[go]="$out/go-plugin"
 plugin[rust]="$rust/plugin"
 runtimes=(c py go rust)
 # mode -> expected file; group name is matrix/<mode>
-modes=(pii_filter crash garbage carrier_mismatch invalid_payload)
+modes=(pii_filter crash garbage carrier_mismatch invalid_payload trailing_bytes no_output)
 declare -A plugin_arg=([pii_filter]=ok [crash]=crash [garbage]=garbage [carrier_mismatch]=ok
-                       [invalid_payload]=invalid)
+                       [invalid_payload]=invalid [trailing_bytes]=ok [no_output]=ok)
 declare -A expected_file=([pii_filter]=pii_filter [crash]=crash [garbage]=crash
-                          [carrier_mismatch]=crash [invalid_payload]=invalid_payload)
+                          [carrier_mismatch]=crash [invalid_payload]=invalid_payload
+                          [trailing_bytes]=crash [no_output]=crash)
 # carrier_mismatch: `env` between host and plugin replaces PTEL_CONTEXT by
 # another context (00-0af76519...-b7ad6b7169203331-01 alone), so the frame
 # and the carrier differ: the plugin must refuse, the host report a crash.
 other_context=CAESEAr3ZRkWzUPdhEjrIRyAMZwaCLeta3FpIDMxIAEoAUAC
-declare -A wrapper=([carrier_mismatch]="env PTEL_CONTEXT=$other_context")
+# trailing_bytes / no_output: wrap/*.sh add a byte after the frame / drop it.
+declare -A wrapper=([carrier_mismatch]="env PTEL_CONTEXT=$other_context"
+                    [trailing_bytes]="bash $here/wrap/trailing.sh"
+                    [no_output]="bash $here/wrap/silent.sh")
 
 if ((update)); then
   mkdir -p "$here/expected"
