@@ -55,10 +55,14 @@ def attr(key, value, field=9):
 
 
 def ndp(value, attrs=b"", start=T + 100, time=T + 200, as_int=True, extra=b""):
+    """A NumberDataPoint in ascending field order (2, 3, 4, 5 exemplars, 6, 7)."""
     body = pb.fixed64(2, start) + pb.fixed64(3, time)
-    if value is not None:
-        body += pb.sfixed64(6, value) if as_int else pb.double(4, value)
-    return pb.ld(1, body + attrs + extra)
+    if value is not None and not as_int:
+        body += pb.double(4, value)
+    body += extra
+    if value is not None and as_int:
+        body += pb.sfixed64(6, value)
+    return pb.ld(1, body + attrs)
 
 
 def counter(name, *points, temporality=1, monotonic=True, unit=""):
@@ -135,6 +139,17 @@ def valid():
     out.append(case("clamped_start", "A start before the window (slack 1 s) is clamped under "
                     "the default CLAMP policy; the span is kept and re-encoded.",
                     payload(span(start=T - 5 * 10**9)), "time_window"))
+    out.append(case("invocation_w3c_and_attrs", "The host's tracestate and baggage reach the "
+                    "context; invocation attributes and a custom span name are exported on the "
+                    "invocation span.", payload(span()),
+                    inv={"tracestate": "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+                         "baggage": "userId=alice", "span_name": "plugin.pii",
+                         "attrs": [{"key": "plugin.mode", "value": {"string": "enforce"}}]}))
+    out.append(case("exemplar_of_kept_span", "A data point with an exemplar naming a kept span "
+                    "of the payload.",
+                    payload(span(1), counter("c", ndp(1, extra=pb.msg(
+                        5, pb.fixed64(2, T + 150), pb.ld(4, sid(1)), pb.ld(5, TRACE),
+                        pb.sfixed64(6, 1)))))))
     return "valid", "Accepted payloads, outcomes and export options.", out
 
 
@@ -304,9 +319,27 @@ def hostile():
     H(case("point_without_value", "A data point with neither as_int nor as_double.",
            payload(gauge("g", ndp(None))), "invalid_value"))
     H(case("exemplar_foreign_trace", "An exemplar naming a span of another trace.",
-           payload(counter("c", ndp(1, extra=pb.msg(5, pb.fixed64(2, T + 150), pb.sfixed64(6, 1),
-                                                    pb.ld(4, sid(1)), pb.ld(5, OTHER_TRACE))))),
+           payload(counter("c", ndp(1, extra=pb.msg(5, pb.fixed64(2, T + 150), pb.ld(4, sid(1)),
+                                                    pb.ld(5, OTHER_TRACE), pb.sfixed64(6, 1))))),
            "trace_id_mismatch"))
+    H(case("invalid_utf8_link_tracestate", "A link whose trace_state is not UTF-8.",
+           payload(span(extra=pb.msg(13, pb.ld(1, OTHER_TRACE), pb.ld(2, sid(5)),
+                                     pb.ld(3, b"k=\xff")))), "utf8"))
+    H(case("event_attribute_flood", "Four attributes on an event with attributes_per_event 2.",
+           payload(span(extra=pb.msg(11, pb.fixed64(1, T + 150), pb.s(2, "e"),
+                                     *[attr(f"a{n}", n, field=3) for n in range(4)]))),
+           "attribute_count", inv={"policy": {"limits": {"attributes_per_event": 2}}}))
+    H(case("exemplar_unknown_span", "An exemplar naming a span that is not in the payload.",
+           payload(counter("c", ndp(1, extra=pb.msg(5, pb.fixed64(2, T + 150), pb.ld(4, sid(42)),
+                                                    pb.ld(5, TRACE), pb.sfixed64(6, 1))))),
+           "parent_unknown"))
+    H(case("exemplars_feature_off", "Exemplars when the host does not accept them "
+           "(features = 1|2|8).",
+           payload(counter("c", ndp(1, extra=pb.msg(5, pb.fixed64(2, T + 150), pb.sfixed64(6, 1))))),
+           "feature", inv={"features": 11}))
+    H(case("metric_time_reject", "A data point far outside the window under REJECT.",
+           payload(counter("c", ndp(1, start=T + 10**13, time=T + 10**13 + 1))), "time_window",
+           inv={"policy": {"time_policy": "reject"}}))
     # decisions and features
     H(case("spans_under_drop", "Spans sent although the decision is DROP.", payload(span()),
            "not_sampled", inv={"decision": "drop", "parent": {"trace_id": TRACE.hex(),
