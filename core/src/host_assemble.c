@@ -22,9 +22,9 @@ int ptel__host_export_opts(const ptel_export_options *in, ptel_export_options *o
         (!out->host_scope_name.ptr && out->host_scope_name.len) ||
         (!out->host_scope_version.ptr && out->host_scope_version.len))
         return PTEL_E_INVALID_ARGUMENT;
-    if (!ptel__utf8_valid(out->resource_schema_url.ptr, out->resource_schema_url.len) ||
-        !ptel__utf8_valid(out->host_scope_name.ptr, out->host_scope_name.len) ||
-        !ptel__utf8_valid(out->host_scope_version.ptr, out->host_scope_version.len))
+    if (!host_utf8(out->resource_schema_url.ptr, out->resource_schema_url.len) ||
+        !host_utf8(out->host_scope_name.ptr, out->host_scope_name.len) ||
+        !host_utf8(out->host_scope_version.ptr, out->host_scope_version.len))
         return PTEL_E_UTF8;
     if (!out->host_scope_name.len) out->host_scope_name = (ptel_str){"ptel", 4};
     if (!out->host_scope_version.len) {

@@ -71,7 +71,7 @@ static int host_attr_parse_kv(host_vctx *c, const uint8_t *kv, size_t n, host_kv
     ptel__reader_init(&r, c->base, kv, n);
     ptel__field f;
     int rc;
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number == 1 || f.number == 2) {
             if (f.wire_type != PTEL__WT_LEN) return ptel__host_wire(c, &f, "KeyValue wire type");
             if (f.number == 1) {
@@ -117,7 +117,7 @@ static int host_val_array(host_vctx *c, host_w *w, const uint8_t *v, size_t n, u
     ptel__reader_init(&r, c->base, v, n);
     ptel__field f;
     int rc;
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number != 1) {
             st->unknown++;
             st->changed = true;
@@ -143,7 +143,7 @@ static int host_val_kvlist(host_vctx *c, host_w *w, const uint8_t *v, size_t n, 
     if (!w->p) {
         uint32_t count = 0;
         ptel__reader_init(&r, c->base, v, n);
-        while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+        while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
             if (f.number != 1) continue;
             if (f.wire_type != PTEL__WT_LEN)
                 return ptel__host_wire(c, &f, "KeyValueList wire type");
@@ -155,13 +155,13 @@ static int host_val_kvlist(host_vctx *c, host_w *w, const uint8_t *v, size_t n, 
         if (off == SIZE_MAX) return PTEL_E_NOMEM;
         uint32_t m = 0;
         ptel__reader_init(&r, c->base, v, n);
-        while (st->verdict < 0 && (rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+        while (st->verdict < 0 && (rc = host_next(&r, &f, &c->fatal)) > 0) {
             if (f.number != 1) continue;
             rc = host_attr_parse_kv(c, f.data, f.len, &kv);
             if (rc) break;
             if (!kv.key_len)
                 st->verdict = PTEL_REASON_EMPTY_KEY;
-            else if (!ptel__utf8_valid((const char *)kv.key, kv.key_len))
+            else if (!host_utf8((const char *)kv.key, kv.key_len))
                 st->verdict = PTEL_REASON_UTF8;
             host_keyref ref = {kv.key, kv.key_len, m};
             ((host_keyref *)(inv->scratch.data + off))[m++] = ref;
@@ -180,7 +180,7 @@ static int host_val_kvlist(host_vctx *c, host_w *w, const uint8_t *v, size_t n, 
         if (rc || st->verdict >= 0) return rc;
     }
     ptel__reader_init(&r, c->base, v, n);
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number != 1) {
             st->unknown++;
             st->changed = true;
@@ -228,7 +228,7 @@ static int host_val_any(host_vctx *c, host_w *w, const uint8_t *v, size_t n, uin
     uint32_t members = 0;
     int rc;
     memset(&last, 0, sizeof last);
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         uint32_t want;
         switch (f.number) {
         case 1:
@@ -260,7 +260,7 @@ static int host_val_any(host_vctx *c, host_w *w, const uint8_t *v, size_t n, uin
     case 1:
     case 7: {
         size_t len = last.len;
-        if (last.number == 1 && !ptel__utf8_valid((const char *)last.data, len)) {
+        if (last.number == 1 && !host_utf8((const char *)last.data, len)) {
             st->verdict = PTEL_REASON_UTF8;
             return 0;
         }
@@ -306,44 +306,55 @@ static bool host_attr_eq(const uint8_t *k, size_t n, const char *s, size_t sn) {
     return n == sn && (n == 0 || memcmp(k, s, n) == 0);
 }
 
-/* The filter bit of an exact reserved key: one multiply over the length,
- * first and last byte. */
-static uint64_t host_attr_rk_bit(const uint8_t *k, size_t n) {
-    uint64_t x = (uint64_t)n << 16 | (uint64_t)k[0] << 8 | k[n - 1];
-    return (uint64_t)1 << ((x * 0x9E3779B97F4A7C15ull) >> 58);
-}
-
-void ptel__host_reserved_index(ptel_invocation *inv) {
-    inv->rk_exact = 0;
+bool ptel__host_reserved_index(ptel_invocation *inv) {
+    size_t exact = 0, prefixes = 0;
+    for (size_t i = 0; i < inv->reserved_count; i++) {
+        ptel_str r = inv->reserved[i];
+        if (!r.len) continue;
+        if (r.ptr[r.len - 1] == '.')
+            prefixes++;
+        else
+            exact++;
+    }
+    /* At most a quarter full: a key that is not there usually meets an
+     * empty slot at once. */
+    size_t cap = 8;
+    while (cap < 4 * exact) cap *= 2;
+    inv->rk_table = ptel__arena_alloc(&inv->arena, cap * sizeof *inv->rk_table);
+    ptel_str *pre = prefixes ? ptel__arena_alloc(&inv->arena, prefixes * sizeof *pre) : NULL;
+    if (!inv->rk_table || (prefixes && !pre)) return false;
+    memset(inv->rk_table, 0, cap * sizeof *inv->rk_table);
+    inv->rk_mask = cap - 1;
+    inv->rk_bloom = 0;
     memset(inv->rk_first, 0, sizeof inv->rk_first);
     inv->rk_prefix_min = SIZE_MAX;
+    inv->rk_prefixes = pre;
+    inv->rk_prefix_count = 0;
     for (size_t i = 0; i < inv->reserved_count; i++) {
         ptel_str r = inv->reserved[i];
         if (!r.len) continue;
         const uint8_t *k = (const uint8_t *)r.ptr;
         if (k[r.len - 1] == '.') {
+            pre[inv->rk_prefix_count++] = r;
             inv->rk_first[k[0] >> 6] |= (uint64_t)1 << (k[0] & 63);
             if (r.len < inv->rk_prefix_min) inv->rk_prefix_min = r.len;
-        } else {
-            inv->rk_exact |= host_attr_rk_bit(k, r.len);
+            continue;
         }
+        bool ascii;
+        uint64_t mix = host_key_mix(host_key_sig(k, r.len, &ascii), r.len);
+        inv->rk_bloom |= (uint64_t)1 << (mix >> 58);
+        size_t j = (size_t)(mix >> 40) & inv->rk_mask;
+        while (inv->rk_table[j].idx) j = (j + 1) & inv->rk_mask;
+        inv->rk_table[j].mix = mix;
+        inv->rk_table[j].idx = (uint32_t)i + 1;
     }
+    return true;
 }
 
-/* True when the key `k` (n > 0 bytes) is reserved. The filter rules out
- * most keys with a few operations; the list is searched only after it. */
-static bool host_attr_reserved(const ptel_invocation *inv, const uint8_t *k, size_t n) {
-    if (!(inv->rk_exact & host_attr_rk_bit(k, n)) &&
-        !(n >= inv->rk_prefix_min && (inv->rk_first[k[0] >> 6] >> (k[0] & 63) & 1)))
-        return false;
-    for (size_t i = 0; i < inv->reserved_count; i++) {
-        ptel_str r = inv->reserved[i];
-        if (!r.len) continue;
-        if (r.ptr[r.len - 1] == '.') {
-            if (n >= r.len && memcmp(k, r.ptr, r.len) == 0) return true;
-        } else if (host_attr_eq(k, n, r.ptr, r.len)) {
-            return true;
-        }
+bool ptel__host_reserved_prefix(const ptel_invocation *inv, const uint8_t *k, size_t n) {
+    for (size_t i = 0; i < inv->rk_prefix_count; i++) {
+        ptel_str r = inv->rk_prefixes[i];
+        if (n >= r.len && memcmp(k, r.ptr, r.len) == 0) return true;
     }
     return false;
 }
@@ -366,7 +377,7 @@ int ptel__host_list_scan(host_vctx *c, const uint8_t *msg, size_t len, const hos
     ptel__field f;
     int rc;
     /* Count the entries, then collect them in one contiguous array. */
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number != cfg->field) continue;
         if (f.wire_type != PTEL__WT_LEN) return ptel__host_wire(c, &f, "attributes wire type");
         l->n++;
@@ -377,7 +388,7 @@ int ptel__host_list_scan(host_vctx *c, const uint8_t *msg, size_t len, const hos
     if (l->off == SIZE_MAX) return PTEL_E_NOMEM;
     uint32_t k = 0;
     ptel__reader_init(&r, c->base, msg, len);
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number != cfg->field) continue;
         host_kvp kv;
         rc = host_attr_parse_kv(c, f.data, f.len, &kv);
@@ -399,12 +410,12 @@ int ptel__host_list_scan(host_vctx *c, const uint8_t *msg, size_t len, const hos
         host_entry *e = host_attr_entries(c, l) + k;
         if (!e->key_len)
             e->st.verdict = PTEL_REASON_EMPTY_KEY;
-        else if (!ptel__utf8_valid((const char *)e->key, e->key_len))
+        else if (!host_utf8((const char *)e->key, e->key_len))
             e->st.verdict = PTEL_REASON_UTF8;
         else if (cfg->drop_key.len &&
                  host_attr_eq(e->key, e->key_len, cfg->drop_key.ptr, cfg->drop_key.len))
             e->st.verdict = HOST_VERDICT_SILENT;
-        else if (host_attr_reserved(inv, e->key, e->key_len))
+        else if (host_reserved(inv, e->key, e->key_len))
             e->st.verdict = PTEL_REASON_RESERVED_KEY;
         if (e->st.verdict >= 0 || !e->has_val) continue;
         host_w cw = {NULL, 0};
@@ -550,7 +561,7 @@ static int host_attr_check_value(const ptel_value *v, uint32_t depth, ptel_diag 
     case PTEL_VALUE_BYTES:
         if (!v->str.ptr && v->str.len)
             return ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, "NULL string");
-        if (v->type == PTEL_VALUE_STRING && !ptel__utf8_valid(v->str.ptr, v->str.len))
+        if (v->type == PTEL_VALUE_STRING && !host_utf8(v->str.ptr, v->str.len))
             return ptel__fail(diag, PTEL_E_UTF8, 0, 0, "attribute value is not UTF-8");
         return 0;
     case PTEL_VALUE_ARRAY:
@@ -568,7 +579,7 @@ static int host_attr_check_value(const ptel_value *v, uint32_t depth, ptel_diag 
                 const ptel_attr *a = &v->kvlist[k];
                 if (!a->key.len || !a->key.ptr)
                     return ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, "empty key");
-                if (!ptel__utf8_valid(a->key.ptr, a->key.len))
+                if (!host_utf8(a->key.ptr, a->key.len))
                     return ptel__fail(diag, PTEL_E_UTF8, 0, 0, "key is not UTF-8");
                 rc = host_attr_check_value(&a->value, depth + 1, diag);
             }
@@ -586,7 +597,7 @@ int ptel__host_attrs_check(const ptel_attr *attrs, size_t count, ptel_diag *diag
         const ptel_attr *a = &attrs[k];
         if (!a->key.len || !a->key.ptr)
             return ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, "empty key");
-        if (!ptel__utf8_valid(a->key.ptr, a->key.len))
+        if (!host_utf8(a->key.ptr, a->key.len))
             return ptel__fail(diag, PTEL_E_UTF8, 0, 0, "key is not UTF-8");
         int rc = host_attr_check_value(&a->value, 0, diag);
         if (rc) return rc;

@@ -6,6 +6,15 @@
 
 #include "internal.h"
 
+/* The hot paths of validation are small functions called per field; the
+ * library is built one module at a time, where the compiler's own limits
+ * leave some of them out of line. */
+#if defined(__GNUC__)
+#    define HOST_INLINE inline __attribute__((always_inline))
+#else
+#    define HOST_INLINE inline
+#endif
+
 /* ---- a writer that counts when it has no buffer ------------------------------ */
 
 /* `p` NULL: only count bytes into `n` (a sizing pass); else write at `p`. */
@@ -55,6 +64,109 @@ static inline void host_w_head(host_w *w, uint8_t tag, size_t n) {
     host_w_varint(w, n);
 }
 
+/* ---- reading -------------------------------------------------------------------- */
+
+/* The next field, exactly as ptel__reader_next (same results, same
+ * diagnostics), with the common cases inline: a one- or two-byte tag and a
+ * one- or two-byte varint or length, or a fixed value. Anything else,
+ * errors included, is left to ptel__reader_next. */
+static HOST_INLINE int host_next(ptel__reader *r, ptel__field *f, ptel_diag *diag) {
+    const uint8_t *p = r->p;
+    size_t left = (size_t)(r->end - p);
+    if (!left) return 0;
+    uint32_t tag = p[0];
+    size_t h = 1; /* tag bytes */
+    if (tag >= 0x80) {
+        if (left < 2 || p[1] >= 0x80) return ptel__reader_next(r, f, diag);
+        tag = (tag & 0x7f) | (uint32_t)p[1] << 7;
+        h = 2;
+    }
+    if (PTEL__LIKELY(left > h && tag >= 8)) {
+        uint32_t wt = tag & 7;
+        const uint8_t *v = p + h; /* the value */
+        left -= h;
+        f->number = tag >> 3;
+        f->wire_type = wt;
+        f->start = p;
+        if (wt == PTEL__WT_LEN) {
+            size_t n;
+            const uint8_t *q;
+            if (v[0] < 0x80) {
+                n = v[0];
+                q = v + 1;
+            } else if (left >= 2 && v[1] < 0x80) {
+                n = (size_t)(v[0] & 0x7f) | (size_t)v[1] << 7;
+                q = v + 2;
+            } else {
+                return ptel__reader_next(r, f, diag);
+            }
+            if (PTEL__LIKELY(n <= (size_t)(r->end - q))) {
+                f->data = q;
+                f->len = n;
+                f->value = 0;
+                r->p = q + n;
+                return 1;
+            }
+        } else if (wt == PTEL__WT_VARINT) {
+            f->data = NULL;
+            f->len = 0;
+            if (v[0] < 0x80) {
+                f->value = v[0];
+                r->p = v + 1;
+                return 1;
+            }
+            if (left >= 2 && v[1] < 0x80) {
+                f->value = (uint64_t)(v[0] & 0x7f) | (uint64_t)v[1] << 7;
+                r->p = v + 2;
+                return 1;
+            }
+        } else if (wt == PTEL__WT_I64 && left >= 8) {
+            f->data = NULL;
+            f->len = 0;
+            f->value = ptel__get_fixed64(v);
+            r->p = v + 8;
+            return 1;
+        } else if (wt == PTEL__WT_I32 && left >= 4) {
+            f->data = NULL;
+            f->len = 0;
+            f->value = ptel__get_fixed32(v);
+            r->p = v + 4;
+            return 1;
+        }
+    }
+    return ptel__reader_next(r, f, diag);
+}
+
+static inline uint64_t host_load8(const uint8_t *p) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline uint32_t host_load4(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* ptel__utf8_valid with the all-ASCII case inline: one OR over the string
+ * (overlapping loads for the tail), the full check only when a byte has
+ * its high bit set. `p` may be NULL when `n` is 0. */
+static HOST_INLINE bool host_utf8(const void *s, size_t n) {
+    const uint8_t *p = s;
+    uint64_t acc = 0;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) acc |= host_load8(p + i);
+        acc |= host_load8(p + n - 8);
+    } else if (n >= 4) {
+        acc = (uint64_t)(host_load4(p) | host_load4(p + n - 4));
+    } else {
+        for (size_t i = 0; i < n; i++) acc |= p[i];
+    }
+    if (PTEL__LIKELY(!(acc & 0x8080808080808080ull))) return true;
+    return ptel__utf8_valid((const char *)p, n);
+}
+
 /* ---- validated telemetry -------------------------------------------------- */
 
 enum { HOST_METRIC_GAUGE = 1, HOST_METRIC_SUM = 2, HOST_METRIC_HISTOGRAM = 3 };
@@ -86,8 +198,20 @@ typedef struct host_span {
     bool parent_ok; /* parent_span_id is 8 bytes */
     bool has_flags;
     bool has_status;
-    bool changed; /* must be re-encoded */
+    bool changed;     /* must be re-encoded */
+    bool clean;       /* its attributes, events and links pass unchanged (the clean check) */
+    uint32_t clamped; /* times moved into the window */
+    uint32_t unknown; /* unknown or repeated fields of the span and its status */
 } host_span;
+
+/* An index of span ids: a hash table of span positions + 1 (0 = empty),
+ * or, when `slots` is NULL, `nrefs` (id, position) pairs sorted by id. */
+typedef struct host_ids {
+    uint32_t *slots;
+    size_t mask;
+    struct host_idref *refs;
+    uint32_t nrefs;
+} host_ids;
 
 /* One data point of an accepted metric, decoded. */
 typedef struct host_point {
@@ -158,10 +282,14 @@ struct ptel_invocation {
     bool idle;                /* holds no invocation (a failed reset) */
     const ptel_str *reserved; /* reserved keys */
     size_t reserved_count;
-    /* A filter in front of the reserved keys (ptel__host_reserved_index):
-     * bit h(len, first, last byte) of each exact key, the first bytes and
-     * the shortest length of the prefixes. */
-    uint64_t rk_exact;
+    /* The index of the reserved keys (ptel__host_reserved_index): a table
+     * of the exact keys, the prefixes with their first bytes and the
+     * shortest prefix length. */
+    struct host_rk_slot *rk_table;
+    size_t rk_mask;
+    uint64_t rk_bloom; /* bit mix >> 58 of every exact key */
+    const ptel_str *rk_prefixes;
+    size_t rk_prefix_count;
     uint64_t rk_first[4];
     size_t rk_prefix_min;
     ptel_context *ctx;
@@ -188,11 +316,17 @@ struct ptel_invocation {
     size_t payload_len;
     host_span *spans;
     uint32_t span_count;
-    uint8_t *kept_ids; /* sorted 8-byte ids of the kept spans */
-    uint32_t kept_id_count;
+    host_ids span_index; /* span id -> first span with it (host_validate.c) */
     host_metric *metrics;
     uint32_t metric_count;
     ptel_report report;
+    /* For tests of the clean check: run the full validation on every kept
+     * span and count where the clean check was wrong (said clean, yet the
+     * span changed: a bug) or missed (a kept span passed unchanged that it
+     * did not call clean). Kept across resets. */
+    bool full_check;
+    uint32_t clean_wrong;
+    uint32_t clean_missed;
 };
 
 /* ---- validation context ---------------------------------------------------- */
@@ -254,8 +388,73 @@ PTEL__INTERNAL int ptel__host_list_set(host_vctx *c, const host_list *l, const u
                                        size_t *out_len);
 PTEL__INTERNAL void ptel__host_list_pop(host_vctx *c, const host_list *l);
 
-/* Build the reserved-key filter of inv->reserved. */
-PTEL__INTERNAL void ptel__host_reserved_index(ptel_invocation *inv);
+/* The signature of a key k[0..n), n > 0, from its first and last 8 bytes
+ * and its length, and whether the key is ASCII (*ascii). For keys of at
+ * most 8 bytes it holds every byte: equal length and signature mean equal
+ * keys; longer keys need a memcmp. The loads cover the whole key, so the
+ * ASCII test costs nothing more for keys up to 16 bytes. */
+static HOST_INLINE uint64_t host_key_sig(const uint8_t *k, size_t n, bool *ascii) {
+    uint64_t sig, acc;
+    if (n > 8) {
+        uint64_t a = host_load8(k), b = host_load8(k + n - 8);
+        acc = a | b;
+        for (size_t i = 8; i + 8 < n; i += 8) acc |= host_load8(k + i);
+        sig = a ^ b * 0x9E3779B97F4A7C15ull;
+    } else if (n >= 4) {
+        uint64_t a = host_load4(k), b = host_load4(k + n - 4);
+        acc = a | b;
+        sig = a | b << 32;
+    } else {
+        /* n is 1..3: bytes 0, n/2 and n-1 cover the key. */
+        sig = (uint64_t)k[0] | (uint64_t)k[n / 2] << 8 | (uint64_t)k[n - 1] << 16;
+        acc = sig;
+    }
+    *ascii = !(acc & 0x8080808080808080ull);
+    return sig;
+}
+
+/* The mixed signature and length, whose bits pick filter bits. */
+static inline uint64_t host_key_mix(uint64_t sig, size_t n) {
+    return (sig + n) * 0xC2B2AE3D27D4EB4Full;
+}
+
+/* Reserved keys: the exact keys in a small hash table on their mixed
+ * signature, behind a 64-bit filter (a key that is not there rarely gets
+ * past it, and then meets an empty slot at once or soon), the prefixes
+ * behind a filter on the first byte and the shortest prefix length. */
+typedef struct host_rk_slot {
+    uint64_t mix;
+    uint32_t idx; /* index in inv->reserved + 1; 0 = empty */
+} host_rk_slot;
+
+/* Build the table of inv->reserved in the arena; false on allocation failure. */
+PTEL__INTERNAL bool ptel__host_reserved_index(ptel_invocation *inv);
+/* Search the reserved prefixes for one the key k[0..n) starts with. */
+PTEL__INTERNAL bool ptel__host_reserved_prefix(const ptel_invocation *inv, const uint8_t *k,
+                                               size_t n);
+
+/* True when the key k[0..n), n > 0, whose mixed signature is `mix`, is
+ * reserved. */
+static HOST_INLINE bool host_reserved_mix(const ptel_invocation *inv, const uint8_t *k, size_t n,
+                                          uint64_t mix) {
+    if (inv->rk_bloom >> (mix >> 58) & 1) {
+        for (size_t i = (size_t)(mix >> 40) & inv->rk_mask;; i = (i + 1) & inv->rk_mask) {
+            const host_rk_slot *sl = &inv->rk_table[i];
+            if (!sl->idx) break;
+            if (sl->mix == mix) {
+                ptel_str r = inv->reserved[sl->idx - 1];
+                if (r.len == n && !memcmp(r.ptr, k, n)) return true;
+            }
+        }
+    }
+    return n >= inv->rk_prefix_min && (inv->rk_first[k[0] >> 6] >> (k[0] & 63) & 1) &&
+           ptel__host_reserved_prefix(inv, k, n);
+}
+
+static inline bool host_reserved(const ptel_invocation *inv, const uint8_t *k, size_t n) {
+    bool ascii;
+    return host_reserved_mix(inv, k, n, host_key_mix(host_key_sig(k, n, &ascii), n));
+}
 
 /* Trusted attributes given through the API (ptel_attr): validate, then encode
  * each as `tag` + length + KeyValue. */

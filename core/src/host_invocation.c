@@ -72,7 +72,7 @@ static int host_inv_options_check(const ptel_invocation_options *o, const ptel_h
     for (int k = 0; k < 5; k++) {
         if (!host_inv_str_ok(strs[k]))
             return ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, "NULL string");
-        if (k < 4 && !ptel__utf8_valid(strs[k].ptr, strs[k].len))
+        if (k < 4 && !host_utf8(strs[k].ptr, strs[k].len))
             return ptel__fail(diag, PTEL_E_UTF8, 0, 0,
                               "plugin name, version, hook or span "
                               "name is not UTF-8");
@@ -114,7 +114,12 @@ static int host_inv_setup(ptel_invocation *inv, const ptel_invocation_options *o
     ptel_allocator self_alloc = inv->self_alloc, alloc = inv->alloc;
     ptel__arena arena = inv->arena;
     ptel__buf scratch = inv->scratch;
+    bool full_check = inv->full_check;
+    uint32_t clean_wrong = inv->clean_wrong, clean_missed = inv->clean_missed;
     memset(inv, 0, sizeof *inv);
+    inv->full_check = full_check;
+    inv->clean_wrong = clean_wrong;
+    inv->clean_missed = clean_missed;
     inv->self_alloc = self_alloc;
     inv->alloc = alloc;
     inv->arena = arena;
@@ -149,7 +154,7 @@ static int host_inv_setup(ptel_invocation *inv, const ptel_invocation_options *o
         inv->reserved = keys;
         inv->reserved_count = policy.reserved_key_count;
     }
-    if (ok) ptel__host_reserved_index(inv);
+    ok = ok && ptel__host_reserved_index(inv);
 
     /* Trace identity: the parent's trace, or a new random root trace. */
     if (ptel_span_context_is_valid(&o->parent)) {
@@ -345,7 +350,7 @@ int ptel_invocation_end(ptel_invocation *inv, const uint8_t *payload, size_t len
         why = "outcome out of range";
     else if (!error_type && error_type_len)
         why = "NULL error_type";
-    else if (!ptel__utf8_valid(error_type, error_type_len))
+    else if (!host_utf8(error_type, error_type_len))
         why = "error_type is not UTF-8";
     if (why) {
         status = ptel__fail(diag, PTEL_E_INVALID_ARGUMENT, 0, 0, why);
@@ -403,7 +408,7 @@ int ptel_invocation_end(ptel_invocation *inv, const uint8_t *payload, size_t len
         rep->status = PTEL_E_NOMEM;
         inv->span_count = 0;
         inv->metric_count = 0;
-        inv->kept_id_count = 0;
+        memset(&inv->span_index, 0, sizeof inv->span_index);
         status = ptel__fail(diag, PTEL_E_NOMEM, 0, 0, "out of memory");
     }
     if (report) *report = *rep;

@@ -98,7 +98,7 @@ static int host_met_exemplar(host_vctx *c, host_w *w, const ptel__field *xf, boo
     size_t sid_len = 0, tid_len = 0;
     uint32_t odd = 0, seen = 0;
     *keep = false;
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         uint32_t want;
         switch (f.number) {
         case 2:
@@ -201,7 +201,7 @@ static int host_met_exemplars(host_vctx *c, const uint8_t *msg, size_t len, uint
     host_w cw = {NULL, 0};
     bool any = false;
     ptel__reader_init(&r, c->base, msg, len);
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number != number) continue;
         bool keep;
         size_t body;
@@ -216,7 +216,7 @@ static int host_met_exemplars(host_vctx *c, const uint8_t *msg, size_t len, uint
     bool counting = c->counting, changed = c->changed;
     c->counting = false;
     ptel__reader_init(&r, c->base, msg, len);
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number != number) continue;
         bool keep;
         size_t body;
@@ -244,7 +244,7 @@ static int host_met_point(host_vctx *c, host_metric *m, const ptel__field *pf, h
     pt->at = pf->start;
     *verdict = -1;
     ptel__reader_init(&r, c->base, pf->data, pf->len);
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         uint32_t want = PTEL__WT_I64;
         bool repeated = false;
         /* Histogram fields are numbered 100 + n here; anything past 99 is unknown. */
@@ -337,7 +337,7 @@ static int host_met_point(host_vctx *c, host_metric *m, const ptel__field *pf, h
             uint64_t *braw = (uint64_t *)(void *)bounds;
             uint32_t ib = 0, ibd = 0;
             ptel__reader_init(&r, c->base, pf->data, pf->len);
-            while (ptel__reader_next(&r, &f, NULL) > 0) {
+            while (host_next(&r, &f, NULL) > 0) {
                 if (f.number == 6)
                     host_met_fill64(&f, buckets, &ib);
                 else if (f.number == 7)
@@ -528,7 +528,7 @@ static int host_met_one(host_vctx *c, host_metric *m, uint32_t index, uint32_t *
     ptel__field data;
     memset(&data, 0, sizeof data);
     ptel__reader_init(&r, c->base, m->data, m->len);
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         switch (f.number) {
         case 1:
         case 2:
@@ -570,7 +570,7 @@ static int host_met_one(host_vctx *c, host_metric *m, uint32_t index, uint32_t *
         v = PTEL_REASON_METRIC_NAME;
     else if (!host_met_unit_ok(m->unit))
         v = PTEL_REASON_METRIC_UNIT;
-    else if (!ptel__utf8_valid(m->description.ptr, m->description.len))
+    else if (!host_utf8(m->description.ptr, m->description.len))
         v = PTEL_REASON_UTF8;
     else if (data.number != 5 && data.number != 7 && data.number != 9)
         v = PTEL_REASON_METRIC_TYPE;
@@ -583,7 +583,7 @@ static int host_met_one(host_vctx *c, host_metric *m, uint32_t index, uint32_t *
         uint64_t temporality = 0;
         uint32_t dseen = 0;
         ptel__reader_init(&r, c->base, data.data, data.len);
-        while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+        while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
             uint32_t want = f.number == 1 ? PTEL__WT_LEN : PTEL__WT_VARINT;
             bool known = f.number == 1 || (f.number == 2 && m->type != HOST_METRIC_GAUGE) ||
                          (f.number == 3 && m->type == HOST_METRIC_SUM);
@@ -639,7 +639,7 @@ static int host_met_one(host_vctx *c, host_metric *m, uint32_t index, uint32_t *
         if (!m->points) return PTEL_E_NOMEM;
     }
     ptel__reader_init(&r, c->base, data.data, data.len);
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number != 1) continue;
         int pv;
         host_point *pt = &m->points[m->npoints];

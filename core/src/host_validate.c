@@ -19,7 +19,7 @@ static int host_val_reject(host_vctx *c, int reason, int status, uint64_t offset
     r->first.reason = why ? why : ptel_reason_message(reason);
     c->inv->span_count = 0;
     c->inv->metric_count = 0;
-    c->inv->kept_id_count = 0;
+    memset(&c->inv->span_index, 0, sizeof c->inv->span_index);
     return PTEL_E_REJECTED;
 }
 
@@ -46,92 +46,402 @@ static bool host_val_time(const host_vctx *c, uint64_t *t, bool *clamped) {
     return true;
 }
 
-/* ---- spans: the top-level pre-pass ----------------------------------------------- */
+/* ---- spans: the clean check --------------------------------------------------------- */
 
-typedef struct host_span_extra {
-    uint32_t clamped; /* times moved into the window */
-    uint32_t unknown; /* unknown or repeated top-level fields */
-} host_span_extra;
+/* Most spans pass with no change. The clean check walks a span's contents
+ * (attributes, events, links) once, inside the span's own walk, and only
+ * answers whether the full validation (host_span_emit: the attribute, event
+ * and link rules) would find nothing to change, drop or count. Any doubt,
+ * wire errors included, answers no, and the full validation then runs and
+ * reports. It never counts, never fails and never touches c->fatal. */
 
-static int host_span_pre(host_vctx *c, host_span *s, host_span_extra *x) {
+/* A set of keys, to find repeated ones: the first HOST_KEYS_SMALL are
+ * compared as they come (length and a signature, behind a 64-bit filter);
+ * a larger set moves to the scratch stack and is sorted at the end, so the
+ * work stays O(n log n). */
+enum { HOST_KEYS_SMALL = 16 };
+
+/* A key, its length and signature (host_key_sig). */
+typedef struct host_keyent {
+    const uint8_t *key;
+    size_t len;
+    uint64_t sig;
+} host_keyent;
+
+typedef struct host_keys {
+    uint32_t n;
+    uint64_t filter;
+    size_t mark; /* scratch length to restore, once spilled */
+    size_t off;  /* scratch offset of all the entries, once spilled */
+    host_keyent small[HOST_KEYS_SMALL];
+} host_keys;
+
+static inline bool host_key_eq(const host_keyent *a, const host_keyent *b) {
+    return a->len == b->len && a->sig == b->sig && (a->len <= 8 || !memcmp(a->key, b->key, a->len));
+}
+
+static int host_key_cmp(const void *x, const void *y) {
+    const host_keyent *a = x, *b = y;
+    if (a->len != b->len) return a->len < b->len ? -1 : 1;
+    if (a->sig != b->sig) return a->sig < b->sig ? -1 : 1;
+    return a->len <= 8 ? 0 : memcmp(a->key, b->key, a->len);
+}
+
+static void host_keys_init(host_keys *ks) {
+    ks->n = 0;
+    ks->filter = 0;
+}
+
+/* Add a key (n > 0): false when it repeats an earlier one of the set (for
+ * a small set), or on allocation failure. */
+static bool host_keys_spill(host_vctx *c, host_keys *ks, const host_keyent *e);
+
+/* Add a key with its signature and mix: false when it repeats an earlier
+ * one of a small set, or on allocation failure. */
+static HOST_INLINE bool host_keys_add(host_vctx *c, host_keys *ks, const uint8_t *k, size_t n,
+                                      uint64_t sig, uint64_t mix) {
+    host_keyent e = {k, n, sig};
+    if (ks->n < HOST_KEYS_SMALL) {
+        uint64_t bit = (uint64_t)1 << (mix >> 40 & 63);
+        if (ks->filter & bit)
+            for (uint32_t i = 0; i < ks->n; i++)
+                if (host_key_eq(&ks->small[i], &e)) return false;
+        ks->filter |= bit;
+        ks->small[ks->n++] = e;
+        return true;
+    }
+    return host_keys_spill(c, ks, &e);
+}
+
+/* Past HOST_KEYS_SMALL keys: all of them on the scratch stack, sorted at
+ * the end. */
+static bool host_keys_spill(host_vctx *c, host_keys *ks, const host_keyent *e) {
+    ptel__buf *b = &c->inv->scratch;
+    if (ks->n == HOST_KEYS_SMALL) {
+        ks->mark = b->len;
+        ks->off = (b->len + 15) & ~(size_t)15;
+        if (ks->off < b->len || ptel__buf_reserve(b, ks->off - b->len + sizeof ks->small))
+            return false;
+        memcpy(b->data + ks->off, ks->small, sizeof ks->small);
+        b->len = ks->off + sizeof ks->small;
+    }
+    if (ptel__buf_reserve(b, sizeof *e)) return false;
+    memcpy(b->data + b->len, e, sizeof *e);
+    b->len += sizeof *e;
+    ks->n++;
+    return true;
+}
+
+/* True when no key of the set repeats. Pops a spilled set. (After a false
+ * from a check, a set is abandoned: the span's check restores the scratch.) */
+static bool host_keys_end(host_vctx *c, host_keys *ks) {
+    if (ks->n <= HOST_KEYS_SMALL) return true;
+    host_keyent *es = (host_keyent *)(c->inv->scratch.data + ks->off);
+    qsort(es, ks->n, sizeof *es, host_key_cmp);
+    bool ok = true;
+    for (uint32_t i = 1; ok && i < ks->n; i++) ok = !host_key_eq(&es[i - 1], &es[i]);
+    c->inv->scratch.len = ks->mark;
+    return ok;
+}
+
+static bool host_clean_any_gen(host_vctx *c, const uint8_t *v, size_t n, uint32_t level,
+                               uint32_t max_len);
+static bool host_clean_kv_gen(host_vctx *c, host_keys *ks, const uint8_t *kv, size_t n,
+                              uint32_t level, uint32_t max_len, bool top);
+
+/* A string (UTF-8) or bytes value that host_val_any would not cut. */
+static HOST_INLINE bool host_clean_str(const uint8_t *s, size_t n, uint32_t max_len, bool utf8) {
+    if (utf8 && !host_utf8(s, n)) return false;
+    if (!max_len || n <= max_len) return true;
+    return utf8 && ptel__utf8_prefix((const char *)s, n, max_len) == n;
+}
+
+/* An AnyValue at nesting `level` that host_val_any writes unchanged:
+ * exactly one known member, of the right wire type; strings valid UTF-8 and
+ * not cut by max_len; bools 0 or 1; arrays and kvlists within the depth
+ * limit with clean contents and unique non-empty keys. Scalars and short
+ * strings in their canonical form are read here; the rest by the reader. */
+static HOST_INLINE bool host_clean_value(host_vctx *c, const uint8_t *v, size_t n, uint32_t level,
+                                         uint32_t max_len) {
+    if (!n) return true; /* empty: written as empty */
+    switch (v[0]) {
+    case 0x0a:
+        if (n >= 2 && v[1] < 0x80 && v[1] == n - 2)
+            return host_clean_str(v + 2, n - 2, max_len, true);
+        break;
+    case 0x10:
+        if (n == 2) return v[1] <= 1;
+        break;
+    case 0x18:
+        /* A varint of n - 1 <= 9 bytes (a 10th byte would need a bound check). */
+        if (n >= 2 && n <= 10) {
+            for (size_t i = 1; i + 1 < n; i++)
+                if (v[i] < 0x80) return false; /* ends early: more than one field */
+            return v[n - 1] < 0x80;
+        }
+        break;
+    case 0x21:
+        if (n == 9) return true;
+        break;
+    default:
+        break;
+    }
+    return host_clean_any_gen(c, v, n, level, max_len);
+}
+
+/* A key: non-empty, UTF-8, not reserved (when `top`: the lists of spans,
+ * events and links, not inside kvlists) and new in `ks`. */
+static HOST_INLINE bool host_clean_key(host_vctx *c, host_keys *ks, const uint8_t *key, size_t n,
+                                       bool top) {
+    if (!n) return false;
+    bool ascii;
+    uint64_t sig = host_key_sig(key, n, &ascii), mix = host_key_mix(sig, n);
+    if (!ascii && !ptel__utf8_valid((const char *)key, n)) return false;
+    if (top && host_reserved_mix(c->inv, key, n, mix)) return false;
+    return host_keys_add(c, ks, key, n, sig, mix);
+}
+
+/* A KeyValue body kv[0..n) that ptel__host_list_scan keeps unchanged: a
+ * clean key, and a clean value at `level`. The canonical form with
+ * one-byte lengths, 0A len key [12 len value], is read here. */
+static HOST_INLINE bool host_clean_kv(host_vctx *c, host_keys *ks, const uint8_t *kv, size_t n,
+                                      uint32_t level, uint32_t max_len, bool top) {
+    if (n >= 2 && kv[0] == 0x0a && kv[1] < 0x80 && kv[1] <= n - 2) {
+        size_t klen = kv[1], rest = n - 2 - klen;
+        const uint8_t *p = kv + 2 + klen;
+        if (!rest) return host_clean_key(c, ks, kv + 2, klen, top);
+        if (rest >= 2 && p[0] == 0x12 && p[1] < 0x80 && p[1] == rest - 2)
+            return host_clean_key(c, ks, kv + 2, klen, top) &&
+                   host_clean_value(c, p + 2, rest - 2, level, max_len);
+    }
+    return host_clean_kv_gen(c, ks, kv, n, level, max_len, top);
+}
+
+/* host_clean_kv through the reader. */
+static bool host_clean_kv_gen(host_vctx *c, host_keys *ks, const uint8_t *kv, size_t n,
+                              uint32_t level, uint32_t max_len, bool top) {
+    ptel__reader r;
+    ptel__reader_init(&r, c->base, kv, n);
+    ptel__field f;
+    const uint8_t *key = NULL, *val = NULL;
+    size_t key_len = 0, val_len = 0;
+    uint32_t seen = 0;
+    int rc;
+    while ((rc = host_next(&r, &f, NULL)) > 0) {
+        /* Unknown, repeated or mistyped fields all change something. */
+        if (f.wire_type != PTEL__WT_LEN || (f.number != 1 && f.number != 2) || (seen & f.number))
+            return false;
+        seen |= f.number;
+        if (f.number == 1) {
+            key = f.data;
+            key_len = f.len;
+        } else {
+            val = f.data;
+            val_len = f.len;
+        }
+    }
+    return rc == 0 && host_clean_key(c, ks, key, key_len, top) &&
+           (!(seen & 2) || host_clean_value(c, val, val_len, level, max_len));
+}
+
+/* host_clean_value through the reader, arrays and kvlists included. */
+static bool host_clean_any_gen(host_vctx *c, const uint8_t *v, size_t n, uint32_t level,
+                               uint32_t max_len) {
+    ptel__reader r;
+    ptel__reader_init(&r, c->base, v, n);
+    ptel__field f, last;
+    int rc = host_next(&r, &last, NULL);
+    if (rc <= 0 || r.p != r.end) return false; /* a wire error, or more than one field */
+    switch (last.number) {
+    case 1:
+    case 7:
+        return last.wire_type == PTEL__WT_LEN &&
+               host_clean_str(last.data, last.len, max_len, last.number == 1);
+    case 2:
+        return last.wire_type == PTEL__WT_VARINT && last.value <= 1;
+    case 3:
+        return last.wire_type == PTEL__WT_VARINT;
+    case 4:
+        return last.wire_type == PTEL__WT_I64;
+    case 5:
+    case 6:
+        break;
+    default:
+        return false;
+    }
+    if (last.wire_type != PTEL__WT_LEN || level >= c->depth_limit) return false;
+    ptel__reader_init(&r, c->base, last.data, last.len);
+    if (last.number == 5) {
+        while ((rc = host_next(&r, &f, NULL)) > 0)
+            if (f.number != 1 || f.wire_type != PTEL__WT_LEN ||
+                !host_clean_value(c, f.data, f.len, level + 1, max_len))
+                return false;
+        return rc == 0;
+    }
+    host_keys ks;
+    host_keys_init(&ks);
+    while ((rc = host_next(&r, &f, NULL)) > 0)
+        if (f.number != 1 || f.wire_type != PTEL__WT_LEN ||
+            !host_clean_kv(c, &ks, f.data, f.len, level + 1, max_len, false))
+            return false;
+    return rc == 0 && host_keys_end(c, &ks);
+}
+
+/* An entry of an attribute list: false ends the check. */
+static HOST_INLINE bool host_clean_attr(host_vctx *c, host_keys *ks, const ptel__field *f,
+                                        uint32_t *count, uint32_t limit) {
+    return f->wire_type == PTEL__WT_LEN && ++*count <= limit &&
+           host_clean_kv(c, ks, f->data, f->len, 0, c->inv->limits.attribute_value_length, true);
+}
+
+/* An event that host_span_event keeps and writes unchanged. */
+static bool host_clean_event(host_vctx *c, const uint8_t *data, size_t len) {
+    const ptel_invocation *inv = c->inv;
+    ptel__reader r;
+    ptel__reader_init(&r, c->base, data, len);
+    ptel__field f;
+    int rc;
+    uint64_t time = 0;
+    const uint8_t *name = NULL;
+    size_t name_len = 0;
+    uint32_t seen = 0, attrs = 0;
+    host_keys ks;
+    host_keys_init(&ks);
+    while ((rc = host_next(&r, &f, NULL)) > 0) {
+        switch (f.number) {
+        case 1:
+            if (f.wire_type != PTEL__WT_I64) return false;
+            time = f.value;
+            break;
+        case 2:
+            if (f.wire_type != PTEL__WT_LEN) return false;
+            name = f.data;
+            name_len = f.len;
+            break;
+        case 3:
+            if (!host_clean_attr(c, &ks, &f, &attrs, inv->limits.attributes_per_event))
+                return false;
+            continue;
+        case 4:
+            if (f.wire_type != PTEL__WT_VARINT || f.value > UINT32_MAX) return false;
+            break;
+        default:
+            return false;
+        }
+        if (seen & (1u << f.number)) return false;
+        seen |= 1u << f.number;
+    }
+    return rc == 0 && time >= c->lo && time <= c->hi && host_utf8(name, name_len) &&
+           host_keys_end(c, &ks);
+}
+
+/* A link that host_span_link keeps and writes unchanged. */
+static bool host_clean_link(host_vctx *c, const uint8_t *data, size_t len) {
+    const ptel_invocation *inv = c->inv;
+    ptel__reader r;
+    ptel__reader_init(&r, c->base, data, len);
+    ptel__field f;
+    int rc;
+    const uint8_t *ts = NULL;
+    size_t ts_len = 0;
+    uint32_t seen = 0, attrs = 0;
+    bool ids = true;
+    host_keys ks;
+    host_keys_init(&ks);
+    while ((rc = host_next(&r, &f, NULL)) > 0) {
+        switch (f.number) {
+        case 1:
+            if (f.wire_type != PTEL__WT_LEN) return false;
+            ids = ids && f.len == 16 && !ptel__is_zero(f.data, 16);
+            break;
+        case 2:
+            if (f.wire_type != PTEL__WT_LEN) return false;
+            ids = ids && f.len == 8 && !ptel__is_zero(f.data, 8);
+            break;
+        case 3:
+            if (f.wire_type != PTEL__WT_LEN) return false;
+            ts = f.data;
+            ts_len = f.len;
+            break;
+        case 4:
+            if (!host_clean_attr(c, &ks, &f, &attrs, inv->limits.attributes_per_link)) return false;
+            continue;
+        case 5:
+            if (f.wire_type != PTEL__WT_VARINT || f.value > UINT32_MAX) return false;
+            break;
+        case 6:
+            if (f.wire_type != PTEL__WT_I32) return false;
+            break;
+        default:
+            return false;
+        }
+        if (seen & (1u << f.number)) return false;
+        seen |= 1u << f.number;
+    }
+    /* Both ids present and valid (a repeated id field already said no). */
+    return rc == 0 && ids && (seen & 6) == 6 && host_utf8(ts, ts_len) && host_keys_end(c, &ks);
+}
+
+/* ---- spans: the span's own walk -------------------------------------------------------- */
+
+/* The span's own fields, its status, and the span-level rules; in the same
+ * walk, the clean check of its attributes, events and links (s->clean).
+ * `s` holds its slice (data, len, open); every other field is set here. */
+static int host_span_pre(host_vctx *c, host_span *s) {
     ptel_invocation *inv = c->inv;
     ptel__reader r;
     ptel__reader_init(&r, c->base, s->data, s->len);
     ptel__field f;
     int rc;
     bool trace_ok = false;
-    uint32_t seen = 0;
-    s->verdict = -1;
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
-        uint32_t want;
-        switch (f.number) {
-        case 1:
-        case 2:
-        case 3:
-        case 4:
-        case 5:
-        case 9:
-        case 11:
-        case 13:
-        case 15:
-            want = PTEL__WT_LEN;
+    uint32_t seen = 0, attrs = 0, events = 0, links = 0;
+    const uint8_t *status = NULL;
+    size_t status_len = 0;
+    /* Open spans are always re-encoded: no clean check for them. */
+    size_t mark = inv->scratch.len;
+    host_keys ks;
+    host_keys_init(&ks);
+    bool clean = !s->open;
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
+        /* One switch on field number and wire type: the expected pairs. */
+        switch (f.number << 3 | f.wire_type) {
+        case 1 << 3 | PTEL__WT_LEN:
+            trace_ok = f.len == 16 && host_load8(f.data) == host_load8(inv->trace_id) &&
+                       host_load8(f.data + 8) == host_load8(inv->trace_id + 8);
             break;
-        case 6:
-        case 10:
-        case 12:
-        case 14:
-            want = PTEL__WT_VARINT;
-            break;
-        case 7:
-        case 8:
-            want = PTEL__WT_I64;
-            break;
-        case 16:
-            want = PTEL__WT_I32;
-            break;
-        default:
-            x->unknown++;
-            continue;
-        }
-        if (!host_val_wt(&f, want)) return ptel__host_wire(c, &f, "Span field wire type");
-        if (f.number != 9 && f.number != 11 && f.number != 13) {
-            if (seen & (1u << f.number)) x->unknown++; /* a repeated singular field */
-            seen |= 1u << f.number;
-        }
-        switch (f.number) {
-        case 1:
-            trace_ok = f.len == 16 && memcmp(f.data, inv->trace_id, 16) == 0;
-            break;
-        case 2:
-            s->id_ok = f.len == 8 && !ptel__is_zero(f.data, 8);
+        case 2 << 3 | PTEL__WT_LEN:
+            s->id_ok = f.len == 8 && host_load8(f.data) != 0;
             if (f.len == 8) memcpy(s->span_id, f.data, 8);
             break;
-        case 3:
+        case 3 << 3 | PTEL__WT_LEN:
             s->trace_state.ptr = (const char *)f.data;
             s->trace_state.len = f.len;
             break;
-        case 4:
+        case 4 << 3 | PTEL__WT_LEN:
             s->parent_ok = f.len == 8;
             if (f.len == 8) memcpy(s->parent, f.data, 8);
             break;
-        case 5:
+        case 5 << 3 | PTEL__WT_LEN:
             s->name.ptr = (const char *)f.data;
             s->name.len = f.len;
             break;
-        case 6:
+        case 6 << 3 | PTEL__WT_VARINT:
             s->kind = f.value > UINT32_MAX ? UINT32_MAX : (uint32_t)f.value;
             break;
-        case 7:
+        case 7 << 3 | PTEL__WT_I64:
             s->start = f.value;
             break;
-        case 8:
+        case 8 << 3 | PTEL__WT_I64:
             s->end = f.value;
             break;
-        case 10:
-        case 12:
-        case 14: {
+        case 9 << 3 | PTEL__WT_LEN:
+            clean = clean && host_clean_attr(c, &ks, &f, &attrs, inv->limits.attribute_count);
+            continue;
+        case 10 << 3 | PTEL__WT_VARINT:
+        case 12 << 3 | PTEL__WT_VARINT:
+        case 14 << 3 | PTEL__WT_VARINT: {
             /* uint32: protobuf keeps the low 32 bits; re-encode if more were sent. */
-            if (f.value > UINT32_MAX) x->unknown++;
+            if (f.value > UINT32_MAX) s->unknown++;
             uint32_t v = (uint32_t)f.value;
             if (f.number == 10)
                 s->dropped_attributes = v;
@@ -141,24 +451,41 @@ static int host_span_pre(host_vctx *c, host_span *s, host_span_extra *x) {
                 s->dropped_links = v;
             break;
         }
-        case 15:
-            s->status = f.data;
-            s->status_len = f.len;
+        case 11 << 3 | PTEL__WT_LEN:
+            clean =
+                clean && ++events <= inv->limits.event_count && host_clean_event(c, f.data, f.len);
+            continue;
+        case 13 << 3 | PTEL__WT_LEN:
+            clean = clean && ++links <= inv->limits.link_count && host_clean_link(c, f.data, f.len);
+            continue;
+        case 15 << 3 | PTEL__WT_LEN:
+            status = f.data;
+            status_len = f.len;
             s->has_status = true;
             break;
-        case 16:
+        case 16 << 3 | PTEL__WT_I32:
             s->flags = (uint32_t)f.value;
             s->has_flags = true;
             break;
         default:
-            break;
+            if (f.number <= 16) { /* a known field with the wrong wire type */
+                inv->scratch.len = mark;
+                return ptel__host_wire(c, &f, "Span field wire type");
+            }
+            s->unknown++;
+            continue;
         }
+        /* A singular field seen before: the last one counts, re-encode. */
+        if (seen & (1u << f.number)) s->unknown++;
+        seen |= 1u << f.number;
     }
+    s->clean = clean && host_keys_end(c, &ks);
+    inv->scratch.len = mark;
     if (rc) return rc;
     if (s->has_status) {
-        ptel__reader_init(&r, c->base, s->status, s->status_len);
+        ptel__reader_init(&r, c->base, status, status_len);
         uint32_t sseen = 0;
-        while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+        while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
             if (f.number == 2) {
                 if (!host_val_wt(&f, PTEL__WT_LEN))
                     return ptel__host_wire(c, &f, "Status wire type");
@@ -169,10 +496,10 @@ static int host_span_pre(host_vctx *c, host_span *s, host_span_extra *x) {
                     return ptel__host_wire(c, &f, "Status wire type");
                 s->status_code = f.value > UINT32_MAX ? UINT32_MAX : (uint32_t)f.value;
             } else {
-                x->unknown++;
+                s->unknown++;
                 continue;
             }
-            if (sseen & (1u << f.number)) x->unknown++;
+            if (sseen & (1u << f.number)) s->unknown++;
             sseen |= 1u << f.number;
         }
         if (rc) return rc;
@@ -183,13 +510,13 @@ static int host_span_pre(host_vctx *c, host_span *s, host_span_extra *x) {
         v = PTEL_REASON_TRACE_ID_MISMATCH;
     else if (!s->id_ok)
         v = PTEL_REASON_SPAN_ID_ZERO;
-    else if (!ptel__utf8_valid(s->trace_state.ptr, s->trace_state.len))
+    else if (!host_utf8(s->trace_state.ptr, s->trace_state.len))
         v = PTEL_REASON_UTF8;
-    else if (!ptel__utf8_valid(s->name.ptr, s->name.len))
+    else if (!host_utf8(s->name.ptr, s->name.len))
         v = PTEL_REASON_UTF8;
     else if (s->kind > PTEL_SPAN_KIND_CONSUMER)
         v = PTEL_REASON_INVALID_VALUE;
-    else if (!ptel__utf8_valid(s->status_message.ptr, s->status_message.len))
+    else if (!host_utf8(s->status_message.ptr, s->status_message.len))
         v = PTEL_REASON_UTF8;
     else if (s->status_code > PTEL_STATUS_ERROR)
         v = PTEL_REASON_INVALID_VALUE;
@@ -198,7 +525,7 @@ static int host_span_pre(host_vctx *c, host_span *s, host_span_extra *x) {
     if (v < 0) {
         bool moved = false;
         if (!host_val_time(c, &s->start, &moved)) v = PTEL_REASON_TIME_WINDOW;
-        if (moved) x->clamped++;
+        if (moved) s->clamped++;
         moved = false;
         if (s->open) {
             /* The host ends it at the invocation's end (never before its start). */
@@ -207,41 +534,119 @@ static int host_span_pre(host_vctx *c, host_span *s, host_span_extra *x) {
         } else if (v < 0 && !host_val_time(c, &s->end, &moved)) {
             v = PTEL_REASON_TIME_WINDOW;
         }
-        if (moved) x->clamped++;
+        if (moved) s->clamped++;
     }
     s->verdict = v;
-    if (x->clamped || x->unknown) s->changed = true;
+    if (s->clamped || s->unknown) s->changed = true;
     return 0;
 }
 
 /* ---- spans: ids and parents across the batch --------------------------------------- */
 
+/* The span index (inv->span_index): span id -> the first span with that
+ * id. Linear probing over a power-of-two table of span positions; ids are
+ * random, so probes are short. Hostile ids could pile up: an insertion that
+ * needs more than HOST_IDS_PROBES probes switches the index to a sorted
+ * array with binary search, so the work stays O(n log n) in any case, and
+ * a lookup never needs more than HOST_IDS_PROBES + 1 probes. */
+enum { HOST_IDS_PROBES = 64 };
+
 typedef struct host_idref {
-    uint8_t id[8];
+    uint64_t id; /* the 8 bytes as a little-endian number */
     uint32_t idx;
 } host_idref;
 
-static int host_val_idcmp(const void *a, const void *b) {
+static uint64_t host_ids_key(const uint8_t *id) { return ptel__get_fixed64(id); }
+
+static size_t host_ids_home(const host_ids *x, uint64_t key) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & x->mask;
+}
+
+static int host_ids_refcmp(const void *a, const void *b) {
     const host_idref *x = a, *y = b;
-    int d = memcmp(x->id, y->id, 8);
-    if (d) return d;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int host_val_id8cmp(const void *a, const void *b) { return memcmp(a, b, 8); }
-
 /* Index of the first span with `id`, or -1. */
-static int64_t host_val_owner(const host_idref *refs, uint32_t n, const uint8_t *id) {
-    uint32_t lo = 0, hi = n;
+static int64_t host_ids_find(const ptel_invocation *inv, const uint8_t *id) {
+    const host_ids *x = &inv->span_index;
+    uint64_t key = host_ids_key(id);
+    if (x->slots) {
+        size_t i = host_ids_home(x, key);
+        for (uint32_t probe = 0; probe <= HOST_IDS_PROBES; probe++) {
+            uint32_t sl = x->slots[i];
+            if (!sl) return -1;
+            if (host_ids_key(inv->spans[sl - 1].span_id) == key) return sl - 1;
+            i = (i + 1) & x->mask;
+        }
+        return -1;
+    }
+    uint32_t lo = 0, hi = x->nrefs;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (memcmp(refs[mid].id, id, 8) < 0)
+        if (x->refs[mid].id < key)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < n && memcmp(refs[lo].id, id, 8) == 0) return refs[lo].idx;
-    return -1;
+    return lo < x->nrefs && x->refs[lo].id == key ? (int64_t)x->refs[lo].idx : -1;
+}
+
+/* The sorted form of the index. */
+static int host_ids_sorted(ptel_invocation *inv) {
+    host_ids *x = &inv->span_index;
+    uint32_t n = inv->span_count, m = 0;
+    x->slots = NULL;
+    x->refs = ptel__arena_alloc(&inv->arena, (size_t)n * sizeof *x->refs);
+    if (!x->refs) return PTEL_E_NOMEM;
+    for (uint32_t k = 0; k < n; k++) {
+        if (!inv->spans[k].id_ok) continue;
+        x->refs[m].id = host_ids_key(inv->spans[k].span_id);
+        x->refs[m].idx = k;
+        m++;
+    }
+    qsort(x->refs, m, sizeof *x->refs, host_ids_refcmp);
+    for (uint32_t k = 1; k < m; k++)
+        if (x->refs[k].id == x->refs[k - 1].id && inv->spans[x->refs[k].idx].verdict < 0)
+            inv->spans[x->refs[k].idx].verdict = PTEL_REASON_SPAN_ID_DUPLICATE;
+    x->nrefs = m;
+    return 0;
+}
+
+/* Index the spans with a valid id; a span whose id an earlier span has is
+ * a duplicate. */
+static int host_ids_build(ptel_invocation *inv) {
+    host_ids *x = &inv->span_index;
+    uint32_t n = inv->span_count;
+    memset(x, 0, sizeof *x);
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n && cap < ((size_t)1 << 30)) cap *= 2;
+    if (cap < 2 * (size_t)n) return host_ids_sorted(inv);
+    x->slots = ptel__arena_alloc(&inv->arena, cap * sizeof *x->slots);
+    if (!x->slots) return PTEL_E_NOMEM;
+    memset(x->slots, 0, cap * sizeof *x->slots);
+    x->mask = cap - 1;
+    host_span *spans = inv->spans;
+    for (uint32_t k = 0; k < n; k++) {
+        if (!spans[k].id_ok) continue;
+        uint64_t key = host_ids_key(spans[k].span_id);
+        size_t i = host_ids_home(x, key);
+        for (uint32_t probe = 0;; probe++) {
+            uint32_t sl = x->slots[i];
+            if (!sl) {
+                x->slots[i] = k + 1;
+                break;
+            }
+            if (host_ids_key(spans[sl - 1].span_id) == key) {
+                if (spans[k].verdict < 0) spans[k].verdict = PTEL_REASON_SPAN_ID_DUPLICATE;
+                break;
+            }
+            if (probe == HOST_IDS_PROBES) return host_ids_sorted(inv);
+            i = (i + 1) & x->mask;
+        }
+    }
+    return 0;
 }
 
 enum { HOST_RES_UNKNOWN = 0, HOST_RES_VISITING = 1, HOST_RES_KEPT = 2, HOST_RES_DROPPED = 3 };
@@ -267,21 +672,11 @@ static int host_spans_decide(host_vctx *c) {
             s->verdict = PTEL_REASON_SPAN_ID_HOST;
     }
     if (!n) return 0;
-    host_idref *refs = ptel__arena_alloc(&inv->arena, (size_t)n * sizeof *refs);
     uint8_t *state = ptel__arena_alloc(&inv->arena, n);
     uint32_t *stack = ptel__arena_alloc(&inv->arena, (size_t)n * sizeof *stack);
-    if (!refs || !state || !stack) return PTEL_E_NOMEM;
-    uint32_t m = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        if (!spans[k].id_ok) continue;
-        memcpy(refs[m].id, spans[k].span_id, 8);
-        refs[m].idx = k;
-        m++;
-    }
-    qsort(refs, m, sizeof *refs, host_val_idcmp);
-    for (uint32_t k = 1; k < m; k++)
-        if (memcmp(refs[k].id, refs[k - 1].id, 8) == 0 && spans[refs[k].idx].verdict < 0)
-            spans[refs[k].idx].verdict = PTEL_REASON_SPAN_ID_DUPLICATE;
+    if (!state || !stack) return PTEL_E_NOMEM;
+    int rc = host_ids_build(inv);
+    if (rc) return rc;
     /* Parents: a span is kept when its chain of parents reaches the
      * invocation span through kept spans. Cycles and chains through dropped
      * or unknown spans drop every span on them. */
@@ -314,7 +709,7 @@ static int host_spans_decide(host_vctx *c) {
                 result = HOST_RES_KEPT;
                 break;
             }
-            int64_t owner = host_val_owner(refs, m, spans[j].parent);
+            int64_t owner = host_ids_find(inv, spans[j].parent);
             if (owner < 0) {
                 result = HOST_RES_DROPPED;
                 break;
@@ -341,7 +736,7 @@ static int host_span_event(host_vctx *c, host_w *w, const ptel__field *ef, uint3
     uint64_t time = 0;
     uint32_t orig_dropped = 0, seen = 0, odd = 0;
     ptel_str name = {NULL, 0};
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         uint32_t want;
         switch (f.number) {
         case 1:
@@ -375,7 +770,7 @@ static int host_span_event(host_vctx *c, host_w *w, const ptel__field *ef, uint3
     if (rc) return rc;
     int v = -1;
     bool moved = false;
-    if (!ptel__utf8_valid(name.ptr, name.len))
+    if (!host_utf8(name.ptr, name.len))
         v = PTEL_REASON_UTF8;
     else if (!host_val_time(c, &time, &moved))
         v = PTEL_REASON_TIME_WINDOW;
@@ -431,7 +826,7 @@ static int host_span_link(host_vctx *c, host_w *w, const ptel__field *lf, uint32
     ptel_str ts = {NULL, 0};
     uint32_t orig_dropped = 0, flags = 0, seen = 0, odd = 0;
     bool has_flags = false;
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         uint32_t want;
         switch (f.number) {
         case 1:
@@ -483,7 +878,7 @@ static int host_span_link(host_vctx *c, host_w *w, const ptel__field *lf, uint32
     int v = -1;
     if (tid_len != 16 || ptel__is_zero(tid, 16) || sid_len != 8 || ptel__is_zero(sid, 8))
         v = PTEL_REASON_INVALID_LINK;
-    else if (!ptel__utf8_valid(ts.ptr, ts.len))
+    else if (!host_utf8(ts.ptr, ts.len))
         v = PTEL_REASON_UTF8;
     else if (*kept >= inv->limits.link_count)
         v = PTEL_REASON_LINK_COUNT;
@@ -576,7 +971,7 @@ static int host_span_emit(host_vctx *c, host_w *w, const host_span *s) {
         ptel__reader r;
         ptel__reader_init(&r, c->base, s->data, s->len);
         ptel__field f;
-        while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+        while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
             if (f.number != number) continue;
             rc = pass ? host_span_link(c, w, &f, &kept, &lost)
                       : host_span_event(c, w, &f, &kept, &lost);
@@ -613,16 +1008,6 @@ static int host_spans_validate(host_vctx *c) {
     ptel_invocation *inv = c->inv;
     ptel_report *rep = c->rep;
     uint32_t n = inv->span_count;
-    host_span_extra *extra = NULL;
-    if (n) {
-        extra = ptel__arena_alloc(&inv->arena, (size_t)n * sizeof *extra);
-        if (!extra) return PTEL_E_NOMEM;
-        memset(extra, 0, (size_t)n * sizeof *extra);
-    }
-    for (uint32_t k = 0; k < n; k++) {
-        int rc = host_span_pre(c, &inv->spans[k], &extra[k]);
-        if (rc) return rc;
-    }
     int rc = host_spans_decide(c);
     if (rc) return rc;
     uint32_t kept = 0;
@@ -639,14 +1024,23 @@ static int host_spans_validate(host_vctx *c) {
             rep->open_spans++;
             ptel__host_note(c, PTEL_REASON_OPEN_SPAN, s->data, field);
         }
-        ptel__host_note_n(c, PTEL_REASON_TIME_WINDOW, extra[k].clamped, s->data, field);
-        ptel__host_note_n(c, PTEL_REASON_UNKNOWN_FIELD, extra[k].unknown, s->data, field);
+        if (s->clamped) ptel__host_note_n(c, PTEL_REASON_TIME_WINDOW, s->clamped, s->data, field);
+        if (s->unknown) ptel__host_note_n(c, PTEL_REASON_UNKNOWN_FIELD, s->unknown, s->data, field);
+        /* Contents the clean check passed need no second look. */
+        bool skip = s->clean && !s->changed;
+        if (skip && !inv->full_check) {
+            s->out = s->data;
+            s->out_len = s->len;
+            continue;
+        }
         /* Validate the contents, sizing the canonical form. */
         c->changed = false;
         host_w cw = {NULL, 0};
         rc = host_span_emit(c, &cw, s);
         if (rc) return rc;
         if (c->changed) s->changed = true;
+        if (skip && s->changed) inv->clean_wrong++;
+        if (!skip && !s->changed) inv->clean_missed++;
         if (!s->changed) {
             s->out = s->data;
             s->out_len = s->len;
@@ -664,33 +1058,16 @@ static int host_spans_validate(host_vctx *c) {
         rep->spans_modified++;
     }
     rep->spans_accepted = kept;
-    /* The kept ids, sorted, for exemplar checks. */
-    if (kept) {
-        inv->kept_ids = ptel__arena_alloc(&inv->arena, (size_t)kept * 8);
-        if (!inv->kept_ids) return PTEL_E_NOMEM;
-        uint32_t m = 0;
-        for (uint32_t k = 0; k < n; k++)
-            if (inv->spans[k].verdict < 0)
-                memcpy(inv->kept_ids + 8 * (size_t)m++, inv->spans[k].span_id, 8);
-        qsort(inv->kept_ids, m, 8, host_val_id8cmp);
-        inv->kept_id_count = m;
-    }
     return 0;
 }
 
+/* A kept span is the first of its id (later ones are duplicates), so the
+ * index answers: the first span with `id`, if it is kept. */
 bool ptel__host_span_known(const ptel_invocation *inv, const uint8_t *id) {
     if (memcmp(id, inv->span_id, 8) == 0) return true;
-    uint32_t lo = 0, hi = inv->kept_id_count;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int d = memcmp(inv->kept_ids + 8 * (size_t)mid, id, 8);
-        if (d == 0) return true;
-        if (d < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
+    if (!inv->span_count) return false;
+    int64_t k = host_ids_find(inv, id);
+    return k >= 0 && inv->spans[k].verdict < 0;
 }
 
 /* ---- the top level -------------------------------------------------------------------- */
@@ -701,7 +1078,7 @@ static int host_val_drops(host_vctx *c, const ptel__field *outer) {
     ptel__reader_init(&r, c->base, outer->data, outer->len);
     ptel__field f;
     int rc;
-    while ((rc = ptel__reader_next(&r, &f, &c->fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         if (f.number < 1 || f.number > 4) continue;
         if (!host_val_wt(&f, PTEL__WT_VARINT))
             return ptel__host_wire(c, &f, "DropCounts wire type");
@@ -742,7 +1119,7 @@ int ptel__host_validate(ptel_invocation *inv, const uint8_t *payload, size_t len
     uint32_t nspans = 0, nmetrics = 0;
     bool have_version = false;
     uint64_t version = 0, version_at = len;
-    while ((rc = ptel__reader_next(&r, &f, &c.fatal)) > 0) {
+    while ((rc = host_next(&r, &f, &c.fatal)) > 0) {
         int err = 0;
         if (f.number == 1) {
             if (!host_val_wt(&f, PTEL__WT_VARINT)) {
@@ -773,24 +1150,26 @@ int ptel__host_validate(ptel_invocation *inv, const uint8_t *payload, size_t len
                                have_version ? "protocol_version is not 1"
                                             : "protocol_version missing");
 
-    /* Pass 2: slices of every span and metric. */
     if (nspans) {
         inv->spans = ptel__arena_alloc(&inv->arena, (size_t)nspans * sizeof *inv->spans);
         if (!inv->spans) return PTEL_E_NOMEM;
-        memset(inv->spans, 0, (size_t)nspans * sizeof *inv->spans);
     }
     if (nmetrics) {
         inv->metrics = ptel__arena_alloc(&inv->arena, (size_t)nmetrics * sizeof *inv->metrics);
         if (!inv->metrics) return PTEL_E_NOMEM;
         memset(inv->metrics, 0, (size_t)nmetrics * sizeof *inv->metrics);
     }
+    /* Pass 2: each span's own walk as it comes; slices of the metrics. */
     ptel__reader_init(&r, payload, payload, len);
-    while (ptel__reader_next(&r, &f, NULL) > 0) {
+    while (host_next(&r, &f, NULL) > 0) {
         if (f.number == 2 || f.number == 4) {
             host_span *s = &inv->spans[inv->span_count++];
+            memset(s, 0, sizeof *s);
             s->data = f.data;
             s->len = f.len;
             s->open = f.number == 4;
+            rc = host_span_pre(&c, s);
+            if (rc) return host_val_wire(&c, rc);
         } else if (f.number == 3) {
             host_metric *m = &inv->metrics[inv->metric_count++];
             m->data = f.data;
