@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "f535323fc7bf0b134c96ef5d2e567c12382c2f351a7b35b78a1c4e2439977108"
+const coreHash = "3ef9a9cf5de8422ef8bf099a6d988de4da907f9921051dc9d80d115a9b6e716e"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"
