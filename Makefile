@@ -138,7 +138,7 @@ bench-go:
 # WASM plugins (wasm/): the core and the example plugins as wasm32-wasi
 # modules, plus native builds of the same plugins (wasm/build.sh), and the
 # hosts that run them with a real runtime (wasm/hosts/).
-.PHONY: wasm test-wasm bench-wasm
+.PHONY: wasm test-wasm bench-wasm demo-wasm
 wasm: build
 	@bash wasm/build.sh $(BUILD)/wasm
 
@@ -168,3 +168,7 @@ conformance: venv
 
 conformance-update: venv
 	@$(PY) conformance/gen/generate.py
+
+demo-wasm: wasm venv
+	@$(PY_INSTALL)
+	@$(WASM_PY) $(PY) wasm/hosts/python/demo.py
