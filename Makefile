@@ -138,7 +138,7 @@ bench-go:
 # WASM plugins (wasm/): the core and the example plugins as wasm32-wasi
 # modules, plus native builds of the same plugins (wasm/build.sh), and the
 # hosts that run them with a real runtime (wasm/hosts/).
-.PHONY: wasm test-wasm bench-wasm demo-wasm
+.PHONY: wasm test-wasm bench-wasm demo-wasm test-wasm-rust
 wasm: build
 	@bash wasm/build.sh $(BUILD)/wasm
 
@@ -172,3 +172,8 @@ conformance-update: venv
 demo-wasm: wasm venv
 	@$(PY_INSTALL)
 	@$(WASM_PY) $(PY) wasm/hosts/python/demo.py
+
+# The Rust host (wasm/hosts/rust, its own Cargo workspace). Not part of
+# `make test`: building wasmtime takes about 8 minutes on 2 cores.
+test-wasm-rust: wasm
+	@cd wasm/hosts/rust && cargo fmt --check && PTEL_WASM_DIR=$(abspath $(BUILD)/wasm) cargo test
