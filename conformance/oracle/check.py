@@ -16,6 +16,7 @@ import glob
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -197,6 +198,33 @@ def c_oracle(jobs) -> list:
     return bad
 
 
+def tool_oracles(vectors) -> list:
+    """The Go (oracle/go) and Rust (oracle/rust) oracles: the same vectors
+    decoded with go.opentelemetry.io/proto/otlp and the opentelemetry-proto
+    crate. Each prints its own summary; a toolchain that is not installed is
+    skipped with a note."""
+    failures = []
+    out = os.path.join(ROOT, "build", "conformance")
+    os.makedirs(out, exist_ok=True)
+    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.path.exists("/usr/local/go/bin/go") else None)
+    builds = []
+    if go:
+        builds.append(("go", [go, "build", "-o", os.path.join(out, "oracle-go"), "./conformance/oracle/go"],
+                       os.path.join(out, "oracle-go")))
+    else:
+        print("oracle: go missing, Go oracle skipped")
+    for name, cmd, binary in builds:
+        b = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if b.returncode:
+            failures.append(f"{name} oracle does not build: {b.stderr.strip()}")
+            continue
+        r = subprocess.run([binary, vectors], capture_output=True, text=True)
+        sys.stdout.write(r.stdout)
+        if r.returncode:
+            failures.append(f"{name} oracle failed (exit {r.returncode}) {r.stderr.strip()}")
+    return failures
+
+
 def main():
     vectors = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "conformance", "vectors")
     failures, checked, c_jobs = [], 0, []
@@ -253,6 +281,7 @@ def main():
             failures.append(f"{name}: official decoding differs from the canonical JSON: {diff}")
         checked += 1
     failures += c_oracle(c_jobs)
+    failures += tool_oracles(vectors)
     for f in failures:
         print("ORACLE FAIL " + f)
     print(f"oracle: {checked} payloads and requests decoded with opentelemetry-proto, "
