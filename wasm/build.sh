@@ -36,6 +36,16 @@ for p in pii_filter rate_limiter null_plugin; do
 done
 "$cc" "${wasm[@]}" "${warn[@]}" "${link[@]}" -o "$out/faults.wasm" "$root/wasm/plugins/faults.c"
 
+# The conformance suite's C runner (conformance/runners/c) as a WASI command
+# module: every vector through the core compiled to wasm32 (make test-wasm
+# runs it under wasmtime). Its stack needs more than the default 64 KiB.
+conf=$root/conformance/runners/c
+if [ -f "$conf/runner.c" ]; then
+  "$cc" "${wasm[@]}" -std=c11 -D_GNU_SOURCE -DPTEL_BUILDING -I"$root/core/include" \
+    -I"$root/core/src" -fuse-ld=lld -Wl,--strip-debug -Wl,-z,stack-size=8388608 \
+    -o "$out/conformance_runner.wasm" "$conf/runner.c" "$conf/cjson.c" "$out/obj/ptel.o" -lm
+fi
+
 # Native builds of the same plugins, for comparing payloads.
 ncc=${NATIVE_CC:-cc}
 if stale "$out/obj/ptel_native.o" "${core_src[@]}"; then

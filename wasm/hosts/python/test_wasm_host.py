@@ -231,3 +231,23 @@ def test_negative_guest_status_ends_with_error(tmp_path: Path) -> None:
     r = p.invoke(inv, b"x")
     assert (r.outcome, r.status, r.error_type) == (ptel.Outcome.ERROR, -9, "ptel.guest_status")
     assert attrs(invocation_span(inv))["error.type"] == "ptel.guest_status"
+
+
+# ---- the conformance vectors through the core in WASM --------------------------------------
+
+@pytest.mark.skipif(not (WASM / "conformance_runner.wasm").exists(),
+                    reason="conformance/runners/c is not in this checkout")
+def test_conformance_vectors_through_the_wasm_core(tmp_path: Path) -> None:
+    """Every scenario's payload byte for byte, every host case's report and
+    every W3C case, computed by the core compiled to wasm32-wasi."""
+    import conformance_wasm
+
+    conformance_wasm.run(str(ROOT / "conformance" / "vectors"), str(tmp_path / "r.json"))
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["failures"] == []
+    col = r["columns"]["wasm"]
+    groups = {p.relative_to(ROOT / "conformance" / "vectors").with_suffix("").as_posix()
+              for p in (ROOT / "conformance" / "vectors").rglob("*.json")}
+    assert set(col) == groups
+    assert all(c["failed"] == 0 for c in col.values())
+    assert sum(c["passed"] for g, c in col.items() if g.startswith("scenarios/")) > 0
