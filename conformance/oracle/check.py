@@ -213,6 +213,17 @@ def tool_oracles(vectors) -> list:
                        os.path.join(out, "oracle-go")))
     else:
         print("oracle: go missing, Go oracle skipped")
+    cargo = shutil.which("cargo")
+    if cargo:
+        # The root target directory: the root workspace's `cargo test` has
+        # usually built opentelemetry-proto there already.
+        target = os.path.join(ROOT, "target")
+        builds.append(("rust", ["env", f"CARGO_TARGET_DIR={target}", cargo, "build", "--quiet",
+                                "--locked", "--manifest-path",
+                                os.path.join(HERE, "rust", "Cargo.toml")],
+                       os.path.join(target, "debug", "ptel-oracle-rust")))
+    else:
+        print("oracle: cargo missing, Rust oracle skipped")
     for name, cmd, binary in builds:
         b = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if b.returncode:
