@@ -62,7 +62,7 @@ format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'tools/*.c' 'fuzz/*.c' \
 	  'bench/c/*.c' | grep -v headertest)
 
-test: check-generated test-c test-asan check-format test-python test-rust test-go conformance
+test: check-generated test-c test-asan check-format test-python test-rust test-go conformance test-wasm
 	@echo "all tests passed"
 
 # The Python binding (bindings/python): install the package into .venv from
