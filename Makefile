@@ -86,7 +86,7 @@ demo: build
 # The C core's benchmarks, then each binding's against its OpenTelemetry SDK.
 bench: build
 	@bash bench/run.sh
-	@$(MAKE) --no-print-directory bench-python bench-rust bench-go
+	@$(MAKE) --no-print-directory bench-python bench-rust bench-go bench-wasm
 
 fuzz: bootstrap
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -G Ninja -DPTEL_FUZZ=ON >/dev/null
