@@ -82,6 +82,9 @@ bench-python: venv
 
 demo: build
 	@bash examples/c/demo.sh
+	@echo
+	@echo "== WASM plugins under the Python wasmtime host"
+	@$(MAKE) --no-print-directory demo-wasm
 
 # The C core's benchmarks, then each binding's against its OpenTelemetry SDK.
 bench: build
