@@ -66,14 +66,16 @@ static void host_asm_scope_spans(host_w *w, const ptel_invocation *inv,
         host_asm_scope(w, o->host_scope_name, o->host_scope_version);
         host_w_bytes(w, 0x12, inv->span_bytes, inv->span_len);
     }
-    size_t spans = 0;
-    for (uint32_t k = 0; k < inv->span_count; k++)
-        if (inv->spans[k].verdict < 0) spans += ptel__len_field_size(inv->spans[k].out_len);
+    size_t spans = inv->spans_size;
     if (!spans) return;
     size_t body =
         ptel__len_field_size(host_asm_scope_body(inv->plugin_name, inv->plugin_version)) + spans;
     host_w_head(w, 0x12, body);
     host_asm_scope(w, inv->plugin_name, inv->plugin_version);
+    if (!w->p) { /* only counting */
+        w->n += spans;
+        return;
+    }
     for (uint32_t k = 0; k < inv->span_count; k++)
         if (inv->spans[k].verdict < 0)
             host_w_bytes(w, 0x12, inv->spans[k].out, inv->spans[k].out_len);

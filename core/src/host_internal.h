@@ -11,8 +11,10 @@
  * leave some of them out of line. */
 #if defined(__GNUC__)
 #    define HOST_INLINE inline __attribute__((always_inline))
+#    define HOST_NOINLINE __attribute__((noinline))
 #else
 #    define HOST_INLINE inline
+#    define HOST_NOINLINE
 #endif
 
 /* ---- a writer that counts when it has no buffer ------------------------------ */
@@ -70,6 +72,18 @@ static inline void host_w_head(host_w *w, uint8_t tag, size_t n) {
  * diagnostics), with the common cases inline: a one- or two-byte tag and a
  * one- or two-byte varint or length, or a fixed value. Anything else,
  * errors included, is left to ptel__reader_next. */
+/* ptel__reader_next on copies, so that the caller's reader and field never
+ * have their address taken and can live in registers. */
+static HOST_INLINE int host_next_slow(ptel__reader *r, ptel__field *f, ptel_diag *diag) {
+    ptel__reader t = *r;
+    ptel__field g;
+    memset(&g, 0, sizeof g);
+    int rc = ptel__reader_next(&t, &g, diag);
+    *r = t;
+    *f = g;
+    return rc;
+}
+
 static HOST_INLINE int host_next(ptel__reader *r, ptel__field *f, ptel_diag *diag) {
     const uint8_t *p = r->p;
     size_t left = (size_t)(r->end - p);
@@ -77,7 +91,7 @@ static HOST_INLINE int host_next(ptel__reader *r, ptel__field *f, ptel_diag *dia
     uint32_t tag = p[0];
     size_t h = 1; /* tag bytes */
     if (tag >= 0x80) {
-        if (left < 2 || p[1] >= 0x80) return ptel__reader_next(r, f, diag);
+        if (left < 2 || p[1] >= 0x80) return host_next_slow(r, f, diag);
         tag = (tag & 0x7f) | (uint32_t)p[1] << 7;
         h = 2;
     }
@@ -98,7 +112,7 @@ static HOST_INLINE int host_next(ptel__reader *r, ptel__field *f, ptel_diag *dia
                 n = (size_t)(v[0] & 0x7f) | (size_t)v[1] << 7;
                 q = v + 2;
             } else {
-                return ptel__reader_next(r, f, diag);
+                return host_next_slow(r, f, diag);
             }
             if (PTEL__LIKELY(n <= (size_t)(r->end - q))) {
                 f->data = q;
@@ -134,7 +148,29 @@ static HOST_INLINE int host_next(ptel__reader *r, ptel__field *f, ptel_diag *dia
             return 1;
         }
     }
-    return ptel__reader_next(r, f, diag);
+    return host_next_slow(r, f, diag);
+}
+
+/* When the next field has the one-byte tag `tag` (a LEN field) and a one-
+ * or two-byte length that fits: its body in *d, *n, the reader past it,
+ * true. Otherwise false and the reader unchanged (host_next then reads it,
+ * errors included). For runs of a repeated field, such as attributes. */
+static HOST_INLINE bool host_next_run(ptel__reader *r, uint8_t tag, const uint8_t **d, size_t *n) {
+    const uint8_t *p = r->p;
+    size_t left = (size_t)(r->end - p);
+    if (left < 2 || p[0] != tag) return false;
+    size_t len = p[1];
+    const uint8_t *q = p + 2;
+    if (len >= 0x80) {
+        if (left < 3 || p[2] >= 0x80) return false;
+        len = (len & 0x7f) | (size_t)p[2] << 7;
+        q = p + 3;
+    }
+    if (len > (size_t)(r->end - q)) return false;
+    *d = q;
+    *n = len;
+    r->p = q + len;
+    return true;
 }
 
 static inline uint64_t host_load8(const uint8_t *p) {
@@ -179,8 +215,6 @@ typedef struct host_span {
     size_t out_len;
     ptel_str name;
     ptel_str trace_state;
-    const uint8_t *status; /* Status body (last occurrence), or NULL */
-    size_t status_len;
     ptel_str status_message;
     uint64_t start; /* after clamping */
     uint64_t end;   /* after clamping; for open spans the host's end */
@@ -316,6 +350,7 @@ struct ptel_invocation {
     size_t payload_len;
     host_span *spans;
     uint32_t span_count;
+    size_t spans_size;   /* the kept spans as ScopeSpans.spans fields, tags included */
     host_ids span_index; /* span id -> first span with it (host_validate.c) */
     host_metric *metrics;
     uint32_t metric_count;

@@ -407,6 +407,7 @@ int ptel_invocation_end(ptel_invocation *inv, const uint8_t *payload, size_t len
         rep->first_reason = -1;
         rep->status = PTEL_E_NOMEM;
         inv->span_count = 0;
+        inv->spans_size = 0;
         inv->metric_count = 0;
         memset(&inv->span_index, 0, sizeof inv->span_index);
         status = ptel__fail(diag, PTEL_E_NOMEM, 0, 0, "out of memory");

@@ -18,6 +18,7 @@ static int host_val_reject(host_vctx *c, int reason, int status, uint64_t offset
     r->first.offset = offset;
     r->first.reason = why ? why : ptel_reason_message(reason);
     c->inv->span_count = 0;
+    c->inv->spans_size = 0;
     c->inv->metric_count = 0;
     memset(&c->inv->span_index, 0, sizeof c->inv->span_index);
     return PTEL_E_REJECTED;
@@ -92,12 +93,10 @@ static void host_keys_init(host_keys *ks) {
     ks->filter = 0;
 }
 
-/* Add a key (n > 0): false when it repeats an earlier one of the set (for
- * a small set), or on allocation failure. */
 static bool host_keys_spill(host_vctx *c, host_keys *ks, const host_keyent *e);
 
-/* Add a key with its signature and mix: false when it repeats an earlier
- * one of a small set, or on allocation failure. */
+/* Add a key (n > 0) with its signature and mix: false when it repeats an
+ * earlier one of a small set, or on allocation failure. */
 static HOST_INLINE bool host_keys_add(host_vctx *c, host_keys *ks, const uint8_t *k, size_t n,
                                       uint64_t sig, uint64_t mix) {
     host_keyent e = {k, n, sig};
@@ -132,10 +131,16 @@ static bool host_keys_spill(host_vctx *c, host_keys *ks, const host_keyent *e) {
     return true;
 }
 
+static bool host_keys_sorted(host_vctx *c, host_keys *ks);
+
 /* True when no key of the set repeats. Pops a spilled set. (After a false
  * from a check, a set is abandoned: the span's check restores the scratch.) */
-static bool host_keys_end(host_vctx *c, host_keys *ks) {
-    if (ks->n <= HOST_KEYS_SMALL) return true;
+static HOST_INLINE bool host_keys_end(host_vctx *c, host_keys *ks) {
+    return ks->n <= HOST_KEYS_SMALL || host_keys_sorted(c, ks);
+}
+
+/* A spilled set: sort, look for neighbours that are equal, pop. */
+static bool host_keys_sorted(host_vctx *c, host_keys *ks) {
     host_keyent *es = (host_keyent *)(c->inv->scratch.data + ks->off);
     qsort(es, ks->n, sizeof *es, host_key_cmp);
     bool ok = true;
@@ -287,11 +292,23 @@ static bool host_clean_any_gen(host_vctx *c, const uint8_t *v, size_t n, uint32_
     return rc == 0 && host_keys_end(c, &ks);
 }
 
-/* An entry of an attribute list: false ends the check. */
-static HOST_INLINE bool host_clean_attr(host_vctx *c, host_keys *ks, const ptel__field *f,
+/* An entry kv[0..n) of an attribute list: false ends the check. */
+static HOST_INLINE bool host_clean_attr(host_vctx *c, host_keys *ks, const uint8_t *kv, size_t n,
                                         uint32_t *count, uint32_t limit) {
-    return f->wire_type == PTEL__WT_LEN && ++*count <= limit &&
-           host_clean_kv(c, ks, f->data, f->len, 0, c->inv->limits.attribute_value_length, true);
+    return ++*count <= limit &&
+           host_clean_kv(c, ks, kv, n, 0, c->inv->limits.attribute_value_length, true);
+}
+
+/* A run of attribute fields with the one-byte tag `tag`, the first in `f`. */
+static HOST_INLINE bool host_clean_attrs(host_vctx *c, host_keys *ks, ptel__reader *r,
+                                         const ptel__field *f, uint8_t tag, uint32_t *count,
+                                         uint32_t limit) {
+    const uint8_t *kv = f->data;
+    size_t n = f->len;
+    do {
+        if (!host_clean_attr(c, ks, kv, n, count, limit)) return false;
+    } while (host_next_run(r, tag, &kv, &n));
+    return true;
 }
 
 /* An event that host_span_event keeps and writes unchanged. */
@@ -308,22 +325,20 @@ static bool host_clean_event(host_vctx *c, const uint8_t *data, size_t len) {
     host_keys ks;
     host_keys_init(&ks);
     while ((rc = host_next(&r, &f, NULL)) > 0) {
-        switch (f.number) {
-        case 1:
-            if (f.wire_type != PTEL__WT_I64) return false;
+        switch (f.number << 3 | f.wire_type) {
+        case 1 << 3 | PTEL__WT_I64:
             time = f.value;
             break;
-        case 2:
-            if (f.wire_type != PTEL__WT_LEN) return false;
+        case 2 << 3 | PTEL__WT_LEN:
             name = f.data;
             name_len = f.len;
             break;
-        case 3:
-            if (!host_clean_attr(c, &ks, &f, &attrs, inv->limits.attributes_per_event))
+        case 3 << 3 | PTEL__WT_LEN:
+            if (!host_clean_attrs(c, &ks, &r, &f, 0x1a, &attrs, inv->limits.attributes_per_event))
                 return false;
             continue;
-        case 4:
-            if (f.wire_type != PTEL__WT_VARINT || f.value > UINT32_MAX) return false;
+        case 4 << 3 | PTEL__WT_VARINT:
+            if (f.value > UINT32_MAX) return false;
             break;
         default:
             return false;
@@ -349,28 +364,25 @@ static bool host_clean_link(host_vctx *c, const uint8_t *data, size_t len) {
     host_keys ks;
     host_keys_init(&ks);
     while ((rc = host_next(&r, &f, NULL)) > 0) {
-        switch (f.number) {
-        case 1:
-            if (f.wire_type != PTEL__WT_LEN) return false;
-            ids = ids && f.len == 16 && !ptel__is_zero(f.data, 16);
+        switch (f.number << 3 | f.wire_type) {
+        case 1 << 3 | PTEL__WT_LEN:
+            ids = ids && f.len == 16 && (host_load8(f.data) | host_load8(f.data + 8)) != 0;
             break;
-        case 2:
-            if (f.wire_type != PTEL__WT_LEN) return false;
-            ids = ids && f.len == 8 && !ptel__is_zero(f.data, 8);
+        case 2 << 3 | PTEL__WT_LEN:
+            ids = ids && f.len == 8 && host_load8(f.data) != 0;
             break;
-        case 3:
-            if (f.wire_type != PTEL__WT_LEN) return false;
+        case 3 << 3 | PTEL__WT_LEN:
             ts = f.data;
             ts_len = f.len;
             break;
-        case 4:
-            if (!host_clean_attr(c, &ks, &f, &attrs, inv->limits.attributes_per_link)) return false;
+        case 4 << 3 | PTEL__WT_LEN:
+            if (!host_clean_attrs(c, &ks, &r, &f, 0x22, &attrs, inv->limits.attributes_per_link))
+                return false;
             continue;
-        case 5:
-            if (f.wire_type != PTEL__WT_VARINT || f.value > UINT32_MAX) return false;
+        case 5 << 3 | PTEL__WT_VARINT:
+            if (f.value > UINT32_MAX) return false;
             break;
-        case 6:
-            if (f.wire_type != PTEL__WT_I32) return false;
+        case 6 << 3 | PTEL__WT_I32:
             break;
         default:
             return false;
@@ -383,6 +395,23 @@ static bool host_clean_link(host_vctx *c, const uint8_t *data, size_t len) {
 }
 
 /* ---- spans: the span's own walk -------------------------------------------------------- */
+
+/* The canonical Status, [12 len message] [18 code] with a one-byte length
+ * and code, read directly into s; false (s partly set) for any other form,
+ * which the reader then reads. */
+static HOST_INLINE bool host_status_canonical(host_span *s, const uint8_t *q, size_t n) {
+    if (n >= 2 && q[0] == 0x12 && q[1] < 0x80 && q[1] <= n - 2) {
+        s->status_message.ptr = (const char *)q + 2;
+        s->status_message.len = q[1];
+        n -= 2 + (size_t)q[1];
+        q += 2 + (size_t)q[1];
+    }
+    if (n >= 2 && q[0] == 0x18 && q[1] < 0x80) {
+        s->status_code = q[1];
+        n -= 2;
+    }
+    return n == 0;
+}
 
 /* The span's own fields, its status, and the span-level rules; in the same
  * walk, the clean check of its attributes, events and links (s->clean).
@@ -435,7 +464,9 @@ static int host_span_pre(host_vctx *c, host_span *s) {
             s->end = f.value;
             break;
         case 9 << 3 | PTEL__WT_LEN:
-            clean = clean && host_clean_attr(c, &ks, &f, &attrs, inv->limits.attribute_count);
+            /* Attributes come in runs: the rest of the run is read there. */
+            clean = clean &&
+                    host_clean_attrs(c, &ks, &r, &f, 0x4a, &attrs, inv->limits.attribute_count);
             continue;
         case 10 << 3 | PTEL__WT_VARINT:
         case 12 << 3 | PTEL__WT_VARINT:
@@ -468,9 +499,10 @@ static int host_span_pre(host_vctx *c, host_span *s) {
             s->has_flags = true;
             break;
         default:
-            if (f.number <= 16) { /* a known field with the wrong wire type */
+            if (f.number <= 16) {  /* a known field with the wrong wire type */
+                ptel__field g = f; /* a copy: `f` itself stays in registers */
                 inv->scratch.len = mark;
-                return ptel__host_wire(c, &f, "Span field wire type");
+                return ptel__host_wire(c, &g, "Span field wire type");
             }
             s->unknown++;
             continue;
@@ -482,18 +514,21 @@ static int host_span_pre(host_vctx *c, host_span *s) {
     s->clean = clean && host_keys_end(c, &ks);
     inv->scratch.len = mark;
     if (rc) return rc;
-    if (s->has_status) {
+    if (s->has_status && !host_status_canonical(s, status, status_len)) {
+        s->status_message = (ptel_str){NULL, 0};
+        s->status_code = 0;
         ptel__reader_init(&r, c->base, status, status_len);
         uint32_t sseen = 0;
         while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
+            if ((f.number == 2 && f.wire_type != PTEL__WT_LEN) ||
+                (f.number == 3 && f.wire_type != PTEL__WT_VARINT)) {
+                ptel__field g = f;
+                return ptel__host_wire(c, &g, "Status wire type");
+            }
             if (f.number == 2) {
-                if (!host_val_wt(&f, PTEL__WT_LEN))
-                    return ptel__host_wire(c, &f, "Status wire type");
                 s->status_message.ptr = (const char *)f.data;
                 s->status_message.len = f.len;
             } else if (f.number == 3) {
-                if (!host_val_wt(&f, PTEL__WT_VARINT))
-                    return ptel__host_wire(c, &f, "Status wire type");
                 s->status_code = f.value > UINT32_MAX ? UINT32_MAX : (uint32_t)f.value;
             } else {
                 s->unknown++;
@@ -1058,6 +1093,11 @@ static int host_spans_validate(host_vctx *c) {
         rep->spans_modified++;
     }
     rep->spans_accepted = kept;
+    /* The size of the kept spans as ScopeSpans.spans fields, for export. */
+    size_t size = 0;
+    for (uint32_t k = 0; k < n; k++)
+        if (inv->spans[k].verdict < 0) size += ptel__len_field_size(inv->spans[k].out_len);
+    inv->spans_size = size;
     return 0;
 }
 

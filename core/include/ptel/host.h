@@ -113,10 +113,15 @@
  * Validation is idempotent: what the host exports, fed back as a payload of
  * the same invocation, passes unchanged (the fuzz target checks this).
  *
- * Cost: memory in proportion to the payload (a table of spans, decoded
- * data points, re-encodings of changed spans) in the invocation's arena;
- * attribute lists are checked for duplicate keys by sorting on a scratch
- * stack that is reused, so no work is quadratic in the input.
+ * Cost: memory in proportion to the payload (a table of spans, an index of
+ * their ids, decoded data points, re-encodings of changed spans) in the
+ * invocation's arena, which `ptel_invocation_reset` reuses: a warm
+ * invocation allocates nothing. One walk over each span reads its fields
+ * and checks its attributes, events and links; only a span that needs a
+ * change gets a second, full validation pass, which re-encodes it. No work
+ * is quadratic in the input: duplicate keys are found by comparing
+ * signatures for small lists and by sorting large ones, and span ids go
+ * through a hash table that falls back to sorting when probes run long.
  *
  * A span that passes with no change is exported as the plugin's exact bytes
  * (a pointer into the payload: no copy, no re-encoding). A changed span or
