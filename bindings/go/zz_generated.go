@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "3ef9a9cf5de8422ef8bf099a6d988de4da907f9921051dc9d80d115a9b6e716e"
+const coreHash = "bd2346bfcb3d0211722cf51fb61c130645deab23e7d1ce2835f49cb361996f0f"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"
