@@ -326,6 +326,7 @@ bool ptel__host_reserved_index(ptel_invocation *inv) {
     memset(inv->rk_table, 0, cap * sizeof *inv->rk_table);
     inv->rk_mask = cap - 1;
     inv->rk_bloom = 0;
+    inv->rk_bloom2 = 0;
     memset(inv->rk_first, 0, sizeof inv->rk_first);
     inv->rk_prefix_min = SIZE_MAX;
     inv->rk_prefixes = pre;
@@ -343,6 +344,7 @@ bool ptel__host_reserved_index(ptel_invocation *inv) {
         bool ascii;
         uint64_t mix = host_key_mix(host_key_sig(k, r.len, &ascii), r.len);
         inv->rk_bloom |= (uint64_t)1 << (mix >> 58);
+        inv->rk_bloom2 |= (uint64_t)1 << (mix >> 52 & 63);
         size_t j = (size_t)(mix >> 40) & inv->rk_mask;
         while (inv->rk_table[j].idx) j = (j + 1) & inv->rk_mask;
         inv->rk_table[j].mix = mix;

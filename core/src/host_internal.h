@@ -11,10 +11,8 @@
  * leave some of them out of line. */
 #if defined(__GNUC__)
 #    define HOST_INLINE inline __attribute__((always_inline))
-#    define HOST_NOINLINE __attribute__((noinline))
 #else
 #    define HOST_INLINE inline
-#    define HOST_NOINLINE
 #endif
 
 /* ---- a writer that counts when it has no buffer ------------------------------ */
@@ -321,7 +319,8 @@ struct ptel_invocation {
      * shortest prefix length. */
     struct host_rk_slot *rk_table;
     size_t rk_mask;
-    uint64_t rk_bloom; /* bit mix >> 58 of every exact key */
+    uint64_t rk_bloom;  /* bit mix >> 58 of every exact key */
+    uint64_t rk_bloom2; /* bit mix >> 52 & 63 of every exact key */
     const ptel_str *rk_prefixes;
     size_t rk_prefix_count;
     uint64_t rk_first[4];
@@ -454,9 +453,10 @@ static inline uint64_t host_key_mix(uint64_t sig, size_t n) {
 }
 
 /* Reserved keys: the exact keys in a small hash table on their mixed
- * signature, behind a 64-bit filter (a key that is not there rarely gets
- * past it, and then meets an empty slot at once or soon), the prefixes
- * behind a filter on the first byte and the shortest prefix length. */
+ * signature, behind a filter of two 64-bit words (a key that is not there
+ * rarely gets past it, and then meets an empty slot at once or soon), the
+ * prefixes behind a filter on the first byte and the shortest prefix
+ * length. */
 typedef struct host_rk_slot {
     uint64_t mix;
     uint32_t idx; /* index in inv->reserved + 1; 0 = empty */
@@ -472,7 +472,7 @@ PTEL__INTERNAL bool ptel__host_reserved_prefix(const ptel_invocation *inv, const
  * reserved. */
 static HOST_INLINE bool host_reserved_mix(const ptel_invocation *inv, const uint8_t *k, size_t n,
                                           uint64_t mix) {
-    if (inv->rk_bloom >> (mix >> 58) & 1) {
+    if ((inv->rk_bloom >> (mix >> 58) & 1) && (inv->rk_bloom2 >> (mix >> 52 & 63) & 1)) {
         for (size_t i = (size_t)(mix >> 40) & inv->rk_mask;; i = (i + 1) & inv->rk_mask) {
             const host_rk_slot *sl = &inv->rk_table[i];
             if (!sl->idx) break;
