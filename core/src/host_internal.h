@@ -354,10 +354,12 @@ struct ptel_invocation {
     host_metric *metrics;
     uint32_t metric_count;
     ptel_report report;
-    /* For tests of the clean check: run the full validation on every kept
-     * span and count where the clean check was wrong (said clean, yet the
-     * span changed: a bug) or missed (a kept span passed unchanged that it
-     * did not call clean). Kept across resets. */
+    /* For tests of the fast paths: take the reference path (the field
+     * reader for every field of a span, its status and events, and the
+     * full validation on every kept span) and count where the clean check
+     * was wrong (said clean, yet the span changed: a bug) or missed (a kept
+     * span passed unchanged that it did not call clean). Kept across
+     * resets. */
     bool full_check;
     uint32_t clean_wrong;
     uint32_t clean_missed;
