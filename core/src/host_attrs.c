@@ -44,6 +44,7 @@ typedef struct host_keyref {
     const uint8_t *key;
     size_t key_len;
     uint32_t idx;
+    bool dup; /* the key of an earlier entry (host_attr_dups) */
 } host_keyref;
 
 static int host_attr_keycmp(const void *a, const void *b) {
@@ -53,6 +54,32 @@ static int host_attr_keycmp(const void *a, const void *b) {
     if (d) return d;
     if (x->key_len != y->key_len) return x->key_len < y->key_len ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static bool host_attr_ref_eq(const host_keyref *a, const host_keyref *b) {
+    return a->key_len == b->key_len && (!a->key_len || memcmp(a->key, b->key, a->key_len) == 0);
+}
+
+/* Lists up to this long are checked for repeated keys pair by pair; longer
+ * ones by sorting, so that no work is quadratic. */
+enum { HOST_ATTR_PAIRWISE = 16 };
+
+/* Set `dup` on every entry of refs[0..m) (in position order) whose key an
+ * earlier entry has: the first occurrence wins. Sorting may reorder refs.
+ * Returns whether any key repeats. */
+static bool host_attr_dups(host_keyref *refs, uint32_t m) {
+    bool any = false;
+    for (uint32_t j = 0; j < m; j++) refs[j].dup = false;
+    if (m <= HOST_ATTR_PAIRWISE) {
+        for (uint32_t j = 1; j < m; j++)
+            for (uint32_t i = 0; i < j && !refs[j].dup; i++)
+                if (host_attr_ref_eq(&refs[i], &refs[j])) refs[j].dup = any = true;
+        return any;
+    }
+    qsort(refs, m, sizeof *refs, host_attr_keycmp);
+    for (uint32_t j = 1; j < m; j++)
+        if (host_attr_ref_eq(&refs[j - 1], &refs[j])) refs[j].dup = any = true;
+    return any;
 }
 
 /* Reserve `size` bytes on the scratch stack, 16-byte aligned; returns the
@@ -163,19 +190,12 @@ static int host_val_kvlist(host_vctx *c, host_w *w, const uint8_t *v, size_t n, 
                 st->verdict = PTEL_REASON_EMPTY_KEY;
             else if (!host_utf8((const char *)kv.key, kv.key_len))
                 st->verdict = PTEL_REASON_UTF8;
-            host_keyref ref = {kv.key, kv.key_len, m};
+            host_keyref ref = {kv.key, kv.key_len, m, false};
             ((host_keyref *)(inv->scratch.data + off))[m++] = ref;
         }
-        if (!rc && st->verdict < 0 && m > 1) {
-            host_keyref *refs = (host_keyref *)(inv->scratch.data + off);
-            qsort(refs, m, sizeof *refs, host_attr_keycmp);
-            for (uint32_t k = 1; k < m; k++)
-                if (refs[k].key_len == refs[k - 1].key_len &&
-                    memcmp(refs[k].key, refs[k - 1].key, refs[k].key_len) == 0) {
-                    st->verdict = PTEL_REASON_DUPLICATE_KEY;
-                    break;
-                }
-        }
+        if (!rc && st->verdict < 0 && m > 1 &&
+            host_attr_dups((host_keyref *)(inv->scratch.data + off), m))
+            st->verdict = PTEL_REASON_DUPLICATE_KEY;
         inv->scratch.len = mark;
         if (rc || st->verdict >= 0) return rc;
     }
@@ -439,12 +459,10 @@ int ptel__host_list_scan(host_vctx *c, const uint8_t *msg, size_t len, const hos
         host_entry *es = host_attr_entries(c, l);
         uint32_t m = 0;
         for (uint32_t j = 0; j < l->n; j++)
-            if (es[j].st.verdict < 0) refs[m++] = (host_keyref){es[j].key, es[j].key_len, j};
-        if (m > 1) qsort(refs, m, sizeof *refs, host_attr_keycmp);
-        for (uint32_t j = 1; j < m; j++)
-            if (refs[j].key_len == refs[j - 1].key_len &&
-                memcmp(refs[j].key, refs[j - 1].key, refs[j].key_len) == 0)
-                es[refs[j].idx].st.verdict = PTEL_REASON_DUPLICATE_KEY;
+            if (es[j].st.verdict < 0) refs[m++] = (host_keyref){es[j].key, es[j].key_len, j, false};
+        if (host_attr_dups(refs, m))
+            for (uint32_t j = 0; j < m; j++)
+                if (refs[j].dup) es[refs[j].idx].st.verdict = PTEL_REASON_DUPLICATE_KEY;
         inv->scratch.len = mark;
     }
     /* The count limit, then sizes and reasons. */
@@ -516,7 +534,7 @@ int ptel__host_list_set(host_vctx *c, const host_list *l, const uint8_t **out, s
     size_t total = 0;
     for (uint32_t k = 0; k < l->n; k++) {
         if (es[k].st.verdict >= 0) continue;
-        refs[m++] = (host_keyref){es[k].key, es[k].key_len, k};
+        refs[m++] = (host_keyref){es[k].key, es[k].key_len, k, false};
         size_t body = host_attr_entry_body(&es[k]);
         total += ptel__varint_size(body) + body;
     }

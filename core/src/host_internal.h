@@ -243,6 +243,7 @@ typedef struct host_ids {
     size_t mask;
     struct host_idref *refs;
     uint32_t nrefs;
+    bool sorting; /* the table was given up: the sorted form is (to be) built */
 } host_ids;
 
 /* One data point of an accepted metric, decoded. */

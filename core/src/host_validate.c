@@ -727,68 +727,88 @@ static int host_ids_sorted(ptel_invocation *inv) {
     return 0;
 }
 
-/* Index the spans with a valid id; a span whose id an earlier span has is
- * a duplicate. */
-static int host_ids_build(ptel_invocation *inv) {
+/* An empty index for `n` spans: a table of at least 2n slots, or at once
+ * the sorted form (built by host_ids_finish) when that would be too big. */
+static int host_ids_init(ptel_invocation *inv, uint32_t n) {
     host_ids *x = &inv->span_index;
-    uint32_t n = inv->span_count;
     memset(x, 0, sizeof *x);
     size_t cap = 16;
     while (cap < 2 * (size_t)n && cap < ((size_t)1 << 30)) cap *= 2;
-    if (cap < 2 * (size_t)n) return host_ids_sorted(inv);
+    if (cap < 2 * (size_t)n) {
+        x->sorting = true;
+        return 0;
+    }
     x->slots = ptel__arena_alloc(&inv->arena, cap * sizeof *x->slots);
     if (!x->slots) return PTEL_E_NOMEM;
     memset(x->slots, 0, cap * sizeof *x->slots);
     x->mask = cap - 1;
-    host_span *spans = inv->spans;
-    for (uint32_t k = 0; k < n; k++) {
-        if (!spans[k].id_ok) continue;
-        uint64_t key = host_ids_key(spans[k].span_id);
-        size_t i = host_ids_home(x, key);
-        for (uint32_t probe = 0;; probe++) {
-            uint32_t sl = x->slots[i];
-            if (!sl) {
-                x->slots[i] = k + 1;
-                break;
-            }
-            if (host_ids_key(spans[sl - 1].span_id) == key) {
-                if (spans[k].verdict < 0) spans[k].verdict = PTEL_REASON_SPAN_ID_DUPLICATE;
-                break;
-            }
-            if (probe == HOST_IDS_PROBES) return host_ids_sorted(inv);
-            i = (i + 1) & x->mask;
-        }
-    }
     return 0;
+}
+
+/* Add span k, whose id is valid, as the spans come: a span whose id an
+ * earlier span has is a duplicate. When probes run long the table is
+ * given up for the sorted form, built when all spans are in. */
+static void host_ids_add(ptel_invocation *inv, uint32_t k) {
+    host_ids *x = &inv->span_index;
+    if (x->sorting) return;
+    host_span *spans = inv->spans;
+    uint64_t key = host_ids_key(spans[k].span_id);
+    size_t i = host_ids_home(x, key);
+    for (uint32_t probe = 0;; probe++) {
+        uint32_t sl = x->slots[i];
+        if (!sl) {
+            x->slots[i] = k + 1;
+            return;
+        }
+        if (host_ids_key(spans[sl - 1].span_id) == key) {
+            if (spans[k].verdict < 0) spans[k].verdict = PTEL_REASON_SPAN_ID_DUPLICATE;
+            return;
+        }
+        if (probe == HOST_IDS_PROBES) {
+            x->sorting = true;
+            return;
+        }
+        i = (i + 1) & x->mask;
+    }
+}
+
+/* After the last span: the sorted form, when the table was given up. */
+static int host_ids_finish(ptel_invocation *inv) {
+    return inv->span_index.sorting ? host_ids_sorted(inv) : 0;
+}
+
+/* The verdicts that depend on the invocation rather than on the span's
+ * contents, for span k, then its place in the index. */
+static void host_span_decide(ptel_invocation *inv, uint32_t k) {
+    host_span *s = &inv->spans[k];
+    bool sampled = inv->decision == PTEL_DECISION_RECORD_AND_SAMPLE ||
+                   (inv->decision == PTEL_DECISION_RECORD_ONLY && inv->accept_record_only);
+    if (k >= inv->limits.span_count)
+        s->verdict = PTEL_REASON_SPAN_COUNT;
+    else if (!(inv->features & PTEL_FEATURE_SPANS))
+        s->verdict = PTEL_REASON_FEATURE;
+    else if (!sampled)
+        s->verdict = PTEL_REASON_NOT_SAMPLED;
+    else if (s->open && !(inv->features & PTEL_FEATURE_OPEN_SPANS))
+        s->verdict = PTEL_REASON_FEATURE;
+    if (s->verdict < 0 && host_load8(s->span_id) == host_load8(inv->span_id))
+        s->verdict = PTEL_REASON_SPAN_ID_HOST;
+    if (s->id_ok) host_ids_add(inv, k);
 }
 
 enum { HOST_RES_UNKNOWN = 0, HOST_RES_VISITING = 1, HOST_RES_KEPT = 2, HOST_RES_DROPPED = 3 };
 
+/* Parents, once every span has its own verdict (host_span_decide) and the
+ * index is complete. */
 static int host_spans_decide(host_vctx *c) {
     ptel_invocation *inv = c->inv;
     uint32_t n = inv->span_count;
     host_span *spans = inv->spans;
-    bool sampled = inv->decision == PTEL_DECISION_RECORD_AND_SAMPLE ||
-                   (inv->decision == PTEL_DECISION_RECORD_ONLY && inv->accept_record_only);
-    bool features = (inv->features & PTEL_FEATURE_SPANS) != 0;
-    for (uint32_t k = 0; k < n; k++) {
-        host_span *s = &spans[k];
-        if (k >= inv->limits.span_count)
-            s->verdict = PTEL_REASON_SPAN_COUNT;
-        else if (!features)
-            s->verdict = PTEL_REASON_FEATURE;
-        else if (!sampled)
-            s->verdict = PTEL_REASON_NOT_SAMPLED;
-        else if (s->open && !(inv->features & PTEL_FEATURE_OPEN_SPANS))
-            s->verdict = PTEL_REASON_FEATURE;
-        if (s->verdict < 0 && memcmp(s->span_id, inv->span_id, 8) == 0)
-            s->verdict = PTEL_REASON_SPAN_ID_HOST;
-    }
     if (!n) return 0;
     uint8_t *state = ptel__arena_alloc(&inv->arena, n);
     uint32_t *stack = ptel__arena_alloc(&inv->arena, (size_t)n * sizeof *stack);
     if (!state || !stack) return PTEL_E_NOMEM;
-    int rc = host_ids_build(inv);
+    int rc = host_ids_finish(inv);
     if (rc) return rc;
     /* Parents: a span is kept when its chain of parents reaches the
      * invocation span through kept spans. Cycles and chains through dropped
@@ -1124,6 +1144,7 @@ static int host_spans_validate(host_vctx *c) {
     int rc = host_spans_decide(c);
     if (rc) return rc;
     uint32_t kept = 0;
+    size_t size = 0; /* of the kept spans as ScopeSpans.spans fields, for export */
     for (uint32_t k = 0; k < n; k++) {
         host_span *s = &inv->spans[k];
         uint32_t field = s->open ? 4 : 2;
@@ -1144,6 +1165,7 @@ static int host_spans_validate(host_vctx *c) {
         if (skip && !inv->full_check) {
             s->out = s->data;
             s->out_len = s->len;
+            size += ptel__len_field_size(s->len);
             continue;
         }
         /* Validate the contents, sizing the canonical form. */
@@ -1157,6 +1179,7 @@ static int host_spans_validate(host_vctx *c) {
         if (!s->changed) {
             s->out = s->data;
             s->out_len = s->len;
+            size += ptel__len_field_size(s->len);
             continue;
         }
         uint8_t *buf = ptel__arena_alloc(&inv->arena, cw.n);
@@ -1168,13 +1191,10 @@ static int host_spans_validate(host_vctx *c) {
         if (rc) return rc;
         s->out = buf;
         s->out_len = w.n;
+        size += ptel__len_field_size(w.n);
         rep->spans_modified++;
     }
     rep->spans_accepted = kept;
-    /* The size of the kept spans as ScopeSpans.spans fields, for export. */
-    size_t size = 0;
-    for (uint32_t k = 0; k < n; k++)
-        if (inv->spans[k].verdict < 0) size += ptel__len_field_size(inv->spans[k].out_len);
     inv->spans_size = size;
     return 0;
 }
@@ -1271,6 +1291,8 @@ int ptel__host_validate(ptel_invocation *inv, const uint8_t *payload, size_t len
     if (nspans) {
         inv->spans = ptel__arena_alloc(&inv->arena, (size_t)nspans * sizeof *inv->spans);
         if (!inv->spans) return PTEL_E_NOMEM;
+        rc = host_ids_init(inv, nspans);
+        if (rc) return rc;
     }
     if (nmetrics) {
         inv->metrics = ptel__arena_alloc(&inv->arena, (size_t)nmetrics * sizeof *inv->metrics);
@@ -1288,6 +1310,7 @@ int ptel__host_validate(ptel_invocation *inv, const uint8_t *payload, size_t len
             s->open = f.number == 4;
             rc = host_span_pre(&c, s);
             if (rc) return host_val_wire(&c, rc);
+            host_span_decide(inv, inv->span_count - 1);
         } else if (f.number == 3) {
             host_metric *m = &inv->metrics[inv->metric_count++];
             m->data = f.data;

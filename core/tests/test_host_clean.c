@@ -538,8 +538,79 @@ static void t_wire_errors(void) {
     }
 }
 
+/* The first plugin span of a traces export (body copied into *out): the
+ * first span of the second ScopeSpans (the first is the host's). */
+static bool exported_span(const uint8_t *req, size_t n, pb *out) {
+    static const uint32_t scopes[] = {1, 2, 0}, span[] = {2, 0};
+    ptel__field ss, f;
+    if (!req || !pb_find(req, n, scopes, 1, &ss) || !pb_find(ss.data, ss.len, span, 0, &f))
+        return false;
+    out->n = 0;
+    pb_raw(out, f.data, f.len);
+    return true;
+}
+
+/* Repeated keys, first occurrence wins: lists short enough to compare pair
+ * by pair and long ones that are sorted, in span attributes and in kvlist
+ * values, give exactly the expected spans. */
+static void t_duplicate_keys(void) {
+    ptel_host_policy pol;
+    ptel_host_policy_init(&pol);
+    for (int big = 0; big < 2; big++) {
+        int n = big ? 30 : 10;
+        pb p, s, want;
+        fx_payload(&p);
+        fx_span(&s, S1, FX_INV, "x", T(1), T(2));
+        fx_span(&want, S1, FX_INV, "x", T(1), T(2));
+        uint32_t dropped = 0;
+        for (int k = 0; k < n; k++) {
+            /* Entry n-5 repeats the key of entry 3, entry n-1 that of entry 7. */
+            int name = k == n - 5 ? 3 : k == n - 1 ? 7 : k;
+            char key[16];
+            snprintf(key, sizeof key, "key.%d", name);
+            pb_attr_int(&s, 9, key, k);
+            if (k == n - 5 || k == n - 1)
+                dropped++;
+            else
+                pb_attr_int(&want, 9, key, k);
+        }
+        /* A kvlist value with a repeated key inside: the attribute goes. */
+        pb v, list;
+        pb_init(&v);
+        pb_init(&list);
+        for (int k = 0; k < n; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "in.%d", k == n - 1 ? 0 : k);
+            pb_attr_int(&list, 1, key, k);
+        }
+        pb_msg(&v, 6, &list);
+        kv_raw(&s, 9, "list", 4, &v);
+        pb_free(&v);
+        dropped++;
+        pb_uint(&want, 10, dropped);
+        pb_msg(&p, 2, &s);
+        result r;
+        run(p.b, p.n, &pol, false, &r);
+        CHECK_EQ_INT(r.rc, 0);
+        CHECK_EQ_INT(r.rep.reasons[PTEL_REASON_DUPLICATE_KEY], 3);
+        CHECK_EQ_INT(r.rep.spans_modified, 1);
+        pb got;
+        pb_init(&got);
+        if (exported_span(r.traces, r.tn, &got))
+            CHECK_BYTES(got.b, got.n, want.b, want.n);
+        else
+            CHECK(!"no plugin span exported");
+        pb_free(&got);
+        pb_free(&want);
+        result_free(&r);
+        differential(p.b, p.n, &pol, big ? "dups, sorted" : "dups, pairs");
+        pb_free(&p);
+    }
+}
+
 int main(void) {
     RUN(t_cases);
+    RUN(t_duplicate_keys);
     RUN(t_wire_errors);
     RUN(t_recorder_spans);
     RUN(t_corpus);
