@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "bd2346bfcb3d0211722cf51fb61c130645deab23e7d1ce2835f49cb361996f0f"
+const coreHash = "7aa484c2c10c709f3c9639b6de1c6b2170ff1be1046583123c06582c54c6cde1"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"
