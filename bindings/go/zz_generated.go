@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "7aa484c2c10c709f3c9639b6de1c6b2170ff1be1046583123c06582c54c6cde1"
+const coreHash = "dd326a1387d8c1c495f144ec115d44398ff587f1d09fc91ad54c991cb440818b"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"
@@ -52,6 +52,10 @@ const (
 	ErrIO ErrorCode = -19
 	// ErrValue is PTEL_E_VALUE: value out of range.
 	ErrValue ErrorCode = -20
+	// ErrUnsupported is PTEL_E_UNSUPPORTED: not supported on this platform or build.
+	ErrUnsupported ErrorCode = -21
+	// ErrTimeout is PTEL_E_TIMEOUT: deadline passed before the work finished.
+	ErrTimeout ErrorCode = -22
 )
 
 // errorCodeNames[-code] is the C name of a status without PTEL_.
@@ -77,6 +81,8 @@ var errorCodeNames = [...]string{
 	"E_REJECTED",
 	"E_IO",
 	"E_VALUE",
+	"E_UNSUPPORTED",
+	"E_TIMEOUT",
 }
 
 // errorCodeMessages[-code] is the C message of a status.
@@ -102,6 +108,8 @@ var errorCodeMessages = [...]string{
 	"payload rejected by host validation",
 	"input/output error",
 	"value out of range",
+	"not supported on this platform or build",
+	"deadline passed before the work finished",
 }
 
 // Validation reasons of the host (PTEL_REASON_MAP); values are pinned.
@@ -277,6 +285,8 @@ const (
 	cERejected        = -18
 	cEIO              = -19
 	cEValue           = -20
+	cEUnsupported     = -21
+	cETimeout         = -22
 )
 
 const (
@@ -455,6 +465,65 @@ const (
 	cConsoleMaxClip       = 256
 )
 
+const (
+	cExporterNone     = 0
+	cExporterOtlpHttp = 1
+	cExporterJsonl    = 2
+	cExporterConsole  = 3
+	cExporterMemory   = 4
+)
+
+const (
+	cCompressionNone = 0
+	cCompressionGzip = 1
+)
+
+const (
+	cTemporalityPreferenceCumulative = 0
+	cTemporalityPreferenceDelta      = 1
+	cTemporalityPreferenceLowmemory  = 2
+)
+
+const (
+	cExporterOptionsVersion = 1
+)
+
+const (
+	cEnvSdkDisabled           = 1
+	cEnvEndpoint              = 2
+	cEnvTracesEndpoint        = 3
+	cEnvMetricsEndpoint       = 4
+	cEnvHeaders               = 5
+	cEnvTracesHeaders         = 6
+	cEnvMetricsHeaders        = 7
+	cEnvTimeout               = 8
+	cEnvTracesTimeout         = 9
+	cEnvMetricsTimeout        = 10
+	cEnvCompression           = 11
+	cEnvTracesCompression     = 12
+	cEnvMetricsCompression    = 13
+	cEnvServiceName           = 14
+	cEnvResourceAttributes    = 15
+	cEnvTemporalityPreference = 16
+	cEnvCount                 = 17
+)
+
+const (
+	cExportSignalTraces  = 0
+	cExportSignalMetrics = 1
+	cExportSignalCount   = 2
+)
+
+const (
+	cExportDropQueueFull = 0
+	cExportDropRejected  = 1
+	cExportDropRetries   = 2
+	cExportDropPartial   = 3
+	cExportDropShutdown  = 4
+	cExportDropError     = 5
+	cExportDropCount     = 6
+)
+
 // Decision is the host's recording decision for a plugin invocation.
 type Decision uint32
 
@@ -525,6 +594,9 @@ type Temporality uint32
 
 // Temporality values, from the C header.
 const (
-	TemporalityCumulative Temporality = 2
-	TemporalityDelta      Temporality = 1
+	TemporalityCumulative           Temporality = 2
+	TemporalityDelta                Temporality = 1
+	TemporalityPreferenceCumulative Temporality = 0
+	TemporalityPreferenceDelta      Temporality = 1
+	TemporalityPreferenceLowmemory  Temporality = 2
 )

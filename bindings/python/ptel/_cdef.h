@@ -25,7 +25,9 @@ typedef enum ptel_status
   PTEL_E_NOT_FOUND = -17,
   PTEL_E_REJECTED = -18,
   PTEL_E_IO = -19,
-  PTEL_E_VALUE = -20
+  PTEL_E_VALUE = -20,
+  PTEL_E_UNSUPPORTED = -21,
+  PTEL_E_TIMEOUT = -22
 } ptel_status;
 const char *ptel_strerror(int status);
 const char *ptel_status_name(int status);
@@ -528,3 +530,132 @@ enum
 int ptel_console_render(char *buf, size_t cap, size_t *out_len, const uint8_t *traces, size_t traces_len, const uint8_t *metrics, size_t metrics_len, uint32_t flags, const ptel_allocator *alloc, ptel_diag *diag);
 int ptel_console_render_alloc(char **out, size_t *out_len, const uint8_t *traces, size_t traces_len, const uint8_t *metrics, size_t metrics_len, uint32_t flags, const ptel_allocator *alloc, ptel_diag *diag);
 void ptel_console_free(char *text, size_t len, const ptel_allocator *alloc);
+typedef struct ptel_exporter ptel_exporter;
+typedef enum ptel_exporter_kind
+{
+  PTEL_EXPORTER_NONE = 0,
+  PTEL_EXPORTER_OTLP_HTTP = 1,
+  PTEL_EXPORTER_JSONL = 2,
+  PTEL_EXPORTER_CONSOLE = 3,
+  PTEL_EXPORTER_MEMORY = 4
+} ptel_exporter_kind;
+typedef enum ptel_compression
+{
+  PTEL_COMPRESSION_NONE = 0,
+  PTEL_COMPRESSION_GZIP = 1
+} ptel_compression;
+typedef enum ptel_temporality_preference
+{
+  PTEL_TEMPORALITY_PREFERENCE_CUMULATIVE = 0,
+  PTEL_TEMPORALITY_PREFERENCE_DELTA = 1,
+  PTEL_TEMPORALITY_PREFERENCE_LOWMEMORY = 2
+} ptel_temporality_preference;
+typedef struct ptel_exporter_options
+{
+  uint32_t version;
+  uint32_t kind;
+  ptel_str endpoint;
+  ptel_str traces_endpoint;
+  ptel_str metrics_endpoint;
+  ptel_str headers;
+  ptel_str traces_headers;
+  ptel_str metrics_headers;
+  uint32_t timeout_ms;
+  uint32_t compression;
+  ptel_str service_name;
+  ptel_str resource_attributes;
+  const ptel_attr *resource;
+  size_t resource_count;
+  uint32_t temporality;
+  uint32_t metric_interval_ms;
+  bool self_telemetry;
+  bool include_invocation_span;
+  uint32_t max_queue_bytes;
+  uint32_t max_queue_requests;
+  uint32_t max_batch_bytes;
+  uint32_t schedule_delay_ms;
+  uint32_t retry_initial_ms;
+  uint32_t retry_max_ms;
+  uint32_t retry_max_elapsed_ms;
+  const char *path;
+  int32_t fd;
+  uint32_t console_flags;
+  ptel_clock clock;
+  ptel_allocator allocator;
+} ptel_exporter_options;
+enum 
+{
+  PTEL_EXPORTER_OPTIONS_VERSION = 1
+};
+void ptel_exporter_options_init(ptel_exporter_options *opts);
+typedef enum ptel_exporter_env
+{
+  PTEL_ENV_SDK_DISABLED = 1,
+  PTEL_ENV_ENDPOINT = 2,
+  PTEL_ENV_TRACES_ENDPOINT = 3,
+  PTEL_ENV_METRICS_ENDPOINT = 4,
+  PTEL_ENV_HEADERS = 5,
+  PTEL_ENV_TRACES_HEADERS = 6,
+  PTEL_ENV_METRICS_HEADERS = 7,
+  PTEL_ENV_TIMEOUT = 8,
+  PTEL_ENV_TRACES_TIMEOUT = 9,
+  PTEL_ENV_METRICS_TIMEOUT = 10,
+  PTEL_ENV_COMPRESSION = 11,
+  PTEL_ENV_TRACES_COMPRESSION = 12,
+  PTEL_ENV_METRICS_COMPRESSION = 13,
+  PTEL_ENV_SERVICE_NAME = 14,
+  PTEL_ENV_RESOURCE_ATTRIBUTES = 15,
+  PTEL_ENV_TEMPORALITY_PREFERENCE = 16,
+  PTEL_ENV_COUNT = 17
+} ptel_exporter_env;
+const char *ptel_exporter_env_name(int var);
+int ptel_exporter_options_from_env(ptel_exporter_options *opts, ptel_getenv_fn getenv_fn, void *ud, ptel_diag *diag);
+int ptel_exporter_new(ptel_exporter **out, const ptel_exporter_options *opts, ptel_diag *diag);
+void ptel_exporter_free(ptel_exporter *exp);
+int ptel_exporter_submit_invocation(ptel_exporter *exp, const ptel_invocation *inv);
+int ptel_exporter_submit_traces(ptel_exporter *exp, const uint8_t *request, size_t len);
+int ptel_exporter_submit_metrics(ptel_exporter *exp, const uint8_t *request, size_t len);
+int ptel_exporter_flush(ptel_exporter *exp, uint32_t deadline_ms);
+int ptel_exporter_shutdown(ptel_exporter *exp, uint32_t deadline_ms);
+typedef enum ptel_export_signal
+{
+  PTEL_EXPORT_SIGNAL_TRACES = 0,
+  PTEL_EXPORT_SIGNAL_METRICS = 1,
+  PTEL_EXPORT_SIGNAL_COUNT = 2
+} ptel_export_signal;
+typedef enum ptel_export_drop
+{
+  PTEL_EXPORT_DROP_QUEUE_FULL = 0,
+  PTEL_EXPORT_DROP_REJECTED = 1,
+  PTEL_EXPORT_DROP_RETRIES = 2,
+  PTEL_EXPORT_DROP_PARTIAL = 3,
+  PTEL_EXPORT_DROP_SHUTDOWN = 4,
+  PTEL_EXPORT_DROP_ERROR = 5,
+  PTEL_EXPORT_DROP_COUNT = 6
+} ptel_export_drop;
+const char *ptel_export_drop_name(int drop);
+typedef struct ptel_exporter_signal_stats
+{
+  uint64_t requests_submitted;
+  uint64_t items_submitted;
+  uint64_t items_sent;
+  uint64_t items_dropped[PTEL_EXPORT_DROP_COUNT];
+  uint64_t exports_ok;
+  uint64_t exports_failed;
+  uint64_t retries;
+  uint64_t queued_items;
+  uint64_t queued_bytes;
+} ptel_exporter_signal_stats;
+typedef struct ptel_exporter_stats
+{
+  ptel_exporter_signal_stats signals[PTEL_EXPORT_SIGNAL_COUNT];
+  uint64_t invocations;
+  uint64_t queue_requests;
+  uint64_t queue_bytes;
+  uint64_t last_http_status;
+} ptel_exporter_stats;
+void ptel_exporter_get_stats(ptel_exporter *exp, ptel_exporter_stats *out);
+int ptel_exporter_stats_to_json(const ptel_exporter_stats *stats, char *buf, size_t cap, size_t *len);
+size_t ptel_exporter_memory_count(ptel_exporter *exp, uint32_t signal);
+int ptel_exporter_memory_get(ptel_exporter *exp, uint32_t signal, size_t index, const uint8_t **data, size_t *len);
+void ptel_exporter_memory_clear(ptel_exporter *exp);

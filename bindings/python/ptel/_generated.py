@@ -35,6 +35,8 @@ class Status(enum.IntEnum):
     E_REJECTED = -18
     E_IO = -19
     E_VALUE = -20
+    E_UNSUPPORTED = -21
+    E_TIMEOUT = -22
 
 
 class ValueType(enum.IntEnum):
@@ -220,6 +222,77 @@ CONSOLE_MAX_VALUE_DEPTH = 16
 CONSOLE_MAX_COLUMN = 40
 CONSOLE_MAX_CLIP = 256
 
+
+class ExporterKind(enum.IntEnum):
+    """C enum ptel_exporter_kind."""
+
+    NONE = 0
+    OTLP_HTTP = 1
+    JSONL = 2
+    CONSOLE = 3
+    MEMORY = 4
+
+
+class Compression(enum.IntEnum):
+    """C enum ptel_compression."""
+
+    NONE = 0
+    GZIP = 1
+
+
+class TemporalityPreference(enum.IntEnum):
+    """C enum ptel_temporality_preference."""
+
+    CUMULATIVE = 0
+    DELTA = 1
+    LOWMEMORY = 2
+
+
+EXPORTER_OPTIONS_VERSION = 1
+
+
+class ExporterEnv(enum.IntEnum):
+    """C enum ptel_exporter_env."""
+
+    SDK_DISABLED = 1
+    ENDPOINT = 2
+    TRACES_ENDPOINT = 3
+    METRICS_ENDPOINT = 4
+    HEADERS = 5
+    TRACES_HEADERS = 6
+    METRICS_HEADERS = 7
+    TIMEOUT = 8
+    TRACES_TIMEOUT = 9
+    METRICS_TIMEOUT = 10
+    COMPRESSION = 11
+    TRACES_COMPRESSION = 12
+    METRICS_COMPRESSION = 13
+    SERVICE_NAME = 14
+    RESOURCE_ATTRIBUTES = 15
+    TEMPORALITY_PREFERENCE = 16
+    COUNT = 17
+
+
+class ExportSignal(enum.IntEnum):
+    """C enum ptel_export_signal."""
+
+    TRACES = 0
+    METRICS = 1
+    COUNT = 2
+
+
+class ExportDrop(enum.IntEnum):
+    """C enum ptel_export_drop."""
+
+    QUEUE_FULL = 0
+    REJECTED = 1
+    RETRIES = 2
+    PARTIAL = 3
+    SHUTDOWN = 4
+    ERROR = 5
+    COUNT = 6
+
+
 STATUS_TABLE: tuple[tuple[str, int, str], ...] = (
     ('OK', 0, 'success'),
     ('E_INVALID_ARGUMENT', -1, 'invalid argument'),
@@ -242,6 +315,8 @@ STATUS_TABLE: tuple[tuple[str, int, str], ...] = (
     ('E_REJECTED', -18, 'payload rejected by host validation'),
     ('E_IO', -19, 'input/output error'),
     ('E_VALUE', -20, 'value out of range'),
+    ('E_UNSUPPORTED', -21, 'not supported on this platform or build'),
+    ('E_TIMEOUT', -22, 'deadline passed before the work finished'),
 )
 
 # (NAME, value, stable snake_case name, message)
@@ -402,6 +477,18 @@ class PtelValueError(PtelError):
     status_code = -20
 
 
+class UnsupportedError(PtelError):
+    """Not supported on this platform or build (PTEL_E_UNSUPPORTED, -21)."""
+
+    status_code = -21
+
+
+class PtelTimeoutError(PtelError):
+    """Deadline passed before the work finished (PTEL_E_TIMEOUT, -22)."""
+
+    status_code = -22
+
+
 ERRORS_BY_STATUS: dict[int, type[PtelError]] = {
     -1: InvalidArgumentError,
     -2: NomemError,
@@ -423,6 +510,8 @@ ERRORS_BY_STATUS: dict[int, type[PtelError]] = {
     -18: RejectedError,
     -19: IoError,
     -20: PtelValueError,
+    -21: UnsupportedError,
+    -22: PtelTimeoutError,
 }
 
 __all__ = [
@@ -468,6 +557,13 @@ __all__ = [
     'CONSOLE_MAX_VALUE_DEPTH',
     'CONSOLE_MAX_COLUMN',
     'CONSOLE_MAX_CLIP',
+    'ExporterKind',
+    'Compression',
+    'TemporalityPreference',
+    'EXPORTER_OPTIONS_VERSION',
+    'ExporterEnv',
+    'ExportSignal',
+    'ExportDrop',
     'STATUS_TABLE',
     'REASON_TABLE',
     'InvalidArgumentError',
@@ -490,5 +586,7 @@ __all__ = [
     'RejectedError',
     'IoError',
     'PtelValueError',
+    'UnsupportedError',
+    'PtelTimeoutError',
     'ERRORS_BY_STATUS',
 ]

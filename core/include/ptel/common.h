@@ -54,7 +54,9 @@ enum { PTEL_PROTOCOL_VERSION = 1 };
     X(E_NOT_FOUND, -17, "not found")                                                               \
     X(E_REJECTED, -18, "payload rejected by host validation")                                      \
     X(E_IO, -19, "input/output error")                                                             \
-    X(E_VALUE, -20, "value out of range")
+    X(E_VALUE, -20, "value out of range")                                                          \
+    X(E_UNSUPPORTED, -21, "not supported on this platform or build")                               \
+    X(E_TIMEOUT, -22, "deadline passed before the work finished")
 
 /** Status codes; see PTEL_STATUS_MAP for values and messages. */
 typedef enum ptel_status {

@@ -19,5 +19,6 @@
 #include "host.h"
 #include "json.h"
 #include "console.h"
+#include "export.h"
 
 #endif

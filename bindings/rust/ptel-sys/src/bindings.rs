@@ -47,6 +47,10 @@ pub const PTEL_E_REJECTED: ptel_status = -18;
 pub const PTEL_E_IO: ptel_status = -19;
 /// value out of range
 pub const PTEL_E_VALUE: ptel_status = -20;
+/// not supported on this platform or build
+pub const PTEL_E_UNSUPPORTED: ptel_status = -21;
+/// deadline passed before the work finished
+pub const PTEL_E_TIMEOUT: ptel_status = -22;
 
 /// Attribute value types; numbers match nothing on the wire, they are API only.
 pub type ptel_value_type = u32;
@@ -249,6 +253,90 @@ pub const PTEL_CONSOLE_MAX_COLUMN: u32 = 40;
 /// code points of text repeated on many lines
 pub const PTEL_CONSOLE_MAX_CLIP: u32 = 256;
 
+/// Where an exporter sends what it is given.
+pub type ptel_exporter_kind = u32;
+/// discard everything (OTEL_SDK_DISABLED=true)
+pub const PTEL_EXPORTER_NONE: ptel_exporter_kind = 0;
+/// OTLP/HTTP protobuf to a collector
+pub const PTEL_EXPORTER_OTLP_HTTP: ptel_exporter_kind = 1;
+/// OTLP/JSON lines to a file or fd
+pub const PTEL_EXPORTER_JSONL: ptel_exporter_kind = 2;
+/// trace tree and metrics table to an fd
+pub const PTEL_EXPORTER_CONSOLE: ptel_exporter_kind = 3;
+/// keep the requests, for tests
+pub const PTEL_EXPORTER_MEMORY: ptel_exporter_kind = 4;
+
+/// OTLP/HTTP body compression (OTEL_EXPORTER_OTLP_COMPRESSION).
+pub type ptel_compression = u32;
+pub const PTEL_COMPRESSION_NONE: ptel_compression = 0;
+/// Content-Encoding: gzip
+pub const PTEL_COMPRESSION_GZIP: ptel_compression = 1;
+
+/// ```text
+/// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE. Plugins record only
+/// synchronous instruments, so DELTA and LOWMEMORY export the same: counters
+/// and histograms as deltas, up-down counters cumulative; gauges are their
+/// last value either way.
+/// ```
+pub type ptel_temporality_preference = u32;
+pub const PTEL_TEMPORALITY_PREFERENCE_CUMULATIVE: ptel_temporality_preference = 0;
+pub const PTEL_TEMPORALITY_PREFERENCE_DELTA: ptel_temporality_preference = 1;
+pub const PTEL_TEMPORALITY_PREFERENCE_LOWMEMORY: ptel_temporality_preference = 2;
+
+pub const PTEL_EXPORTER_OPTIONS_VERSION: u32 = 1;
+
+/// ```text
+/// The variables `ptel_exporter_options_from_env` reads, in the order it
+/// reads them; `ptel_diag.field` names the one of a problem.
+/// ```
+pub type ptel_exporter_env = u32;
+pub const PTEL_ENV_SDK_DISABLED: ptel_exporter_env = 1;
+pub const PTEL_ENV_ENDPOINT: ptel_exporter_env = 2;
+pub const PTEL_ENV_TRACES_ENDPOINT: ptel_exporter_env = 3;
+pub const PTEL_ENV_METRICS_ENDPOINT: ptel_exporter_env = 4;
+pub const PTEL_ENV_HEADERS: ptel_exporter_env = 5;
+pub const PTEL_ENV_TRACES_HEADERS: ptel_exporter_env = 6;
+pub const PTEL_ENV_METRICS_HEADERS: ptel_exporter_env = 7;
+pub const PTEL_ENV_TIMEOUT: ptel_exporter_env = 8;
+pub const PTEL_ENV_TRACES_TIMEOUT: ptel_exporter_env = 9;
+pub const PTEL_ENV_METRICS_TIMEOUT: ptel_exporter_env = 10;
+pub const PTEL_ENV_COMPRESSION: ptel_exporter_env = 11;
+pub const PTEL_ENV_TRACES_COMPRESSION: ptel_exporter_env = 12;
+pub const PTEL_ENV_METRICS_COMPRESSION: ptel_exporter_env = 13;
+pub const PTEL_ENV_SERVICE_NAME: ptel_exporter_env = 14;
+pub const PTEL_ENV_RESOURCE_ATTRIBUTES: ptel_exporter_env = 15;
+pub const PTEL_ENV_TEMPORALITY_PREFERENCE: ptel_exporter_env = 16;
+/// one past the last
+pub const PTEL_ENV_COUNT: ptel_exporter_env = 17;
+
+/// The signals an exporter carries.
+pub type ptel_export_signal = u32;
+pub const PTEL_EXPORT_SIGNAL_TRACES: ptel_export_signal = 0;
+pub const PTEL_EXPORT_SIGNAL_METRICS: ptel_export_signal = 1;
+pub const PTEL_EXPORT_SIGNAL_COUNT: ptel_export_signal = 2;
+
+/// ```text
+/// Why the exporter dropped spans or data points. Values pinned, appended
+/// only; names via `ptel_export_drop_name`.
+/// ```
+pub type ptel_export_drop = u32;
+/// "queue_full": no room in the queue
+pub const PTEL_EXPORT_DROP_QUEUE_FULL: ptel_export_drop = 0;
+/// "rejected": non-retryable HTTP status (e.g. 400)
+pub const PTEL_EXPORT_DROP_REJECTED: ptel_export_drop = 1;
+/// ```text
+/// "retries_exhausted": retryable failures until
+/// retry_max_elapsed_ms or the deadline
+/// ```
+pub const PTEL_EXPORT_DROP_RETRIES: ptel_export_drop = 2;
+/// "partial_success": the receiver rejected them
+pub const PTEL_EXPORT_DROP_PARTIAL: ptel_export_drop = 3;
+/// "shutdown": still queued when shutdown ended
+pub const PTEL_EXPORT_DROP_SHUTDOWN: ptel_export_drop = 4;
+/// "error": a local failure (file write, memory)
+pub const PTEL_EXPORT_DROP_ERROR: ptel_export_drop = 5;
+pub const PTEL_EXPORT_DROP_COUNT: ptel_export_drop = 6;
+
 /// Every status code as (name without `PTEL_`, value, message), from
 /// `PTEL_STATUS_MAP`, in table order.
 pub const PTEL_STATUS_TABLE: &[(&str, ::core::ffi::c_int, &str)] = &[
@@ -273,6 +361,8 @@ pub const PTEL_STATUS_TABLE: &[(&str, ::core::ffi::c_int, &str)] = &[
     ("E_REJECTED", -18, "payload rejected by host validation"),
     ("E_IO", -19, "input/output error"),
     ("E_VALUE", -20, "value out of range"),
+    ("E_UNSUPPORTED", -21, "not supported on this platform or build"),
+    ("E_TIMEOUT", -22, "deadline passed before the work finished"),
 ];
 
 /// ```text
@@ -344,6 +434,16 @@ pub struct ptel_invocation {
 /// ```
 #[repr(C)]
 pub struct ptel_aggregator {
+    _private: [u8; 0],
+    _pinned: ::core::marker::PhantomData<(*mut u8, ::core::marker::PhantomPinned)>,
+}
+
+/// ```text
+/// A built-in exporter. Created by `ptel_exporter_new`, owned by the caller,
+/// released by `ptel_exporter_free`.
+/// ```
+#[repr(C)]
+pub struct ptel_exporter {
     _private: [u8; 0],
     _pinned: ::core::marker::PhantomData<(*mut u8, ::core::marker::PhantomPinned)>,
 }
@@ -1060,6 +1160,161 @@ impl Default for ptel_aggregator_stats {
     }
 }
 
+/// ```text
+/// Options for `ptel_exporter_new`. Initialise with
+/// `ptel_exporter_options_init`, then optionally
+/// `ptel_exporter_options_from_env`. Every pointer is borrowed until
+/// `ptel_exporter_new` returns; it copies what it keeps. Strings are not
+/// NUL-terminated unless stated.
+/// ```
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct ptel_exporter_options {
+    /// PTEL_EXPORTER_OPTIONS_VERSION
+    pub version: u32,
+    /// ptel_exporter_kind; default PTEL_EXPORTER_JSONL
+    pub kind: u32,
+    /// ```text
+    /// Base URL (OTEL_EXPORTER_OTLP_ENDPOINT): "v1/traces" and "v1/metrics"
+    /// are appended (after a "/" when it does not end with one). Default
+    /// "http://localhost:4318".
+    /// ```
+    pub endpoint: ptel_str,
+    /// full URL used as-is; overrides `endpoint` for traces
+    pub traces_endpoint: ptel_str,
+    /// full URL used as-is; overrides `endpoint` for metrics
+    pub metrics_endpoint: ptel_str,
+    /// ```text
+    /// Extra request headers, in the OTEL_EXPORTER_OTLP_HEADERS form:
+    /// "key=value,key2=value2", keys and values percent-decoded, blanks
+    /// around them trimmed. Validated by `ptel_exporter_new`.
+    /// ```
+    pub headers: ptel_str,
+    /// as `headers`, traces only; a key here replaces the same key
+    pub traces_headers: ptel_str,
+    /// as `headers`, metrics only
+    pub metrics_headers: ptel_str,
+    /// per request; default 10000
+    pub timeout_ms: u32,
+    /// ptel_compression; default NONE
+    pub compression: u32,
+    /// service.name; empty = "unknown_service" (OTel default)
+    pub service_name: ptel_str,
+    /// ```text
+    /// OTEL_RESOURCE_ATTRIBUTES form "k=v,k2=v2" (percent-decoded string
+    /// values); `service_name`, when set, wins over a service.name here.
+    /// ```
+    pub resource_attributes: ptel_str,
+    /// more resource attributes; win over both strings above
+    pub resource: *const ptel_attr,
+    pub resource_count: usize,
+    /// ptel_temporality_preference; default CUMULATIVE
+    pub temporality: u32,
+    /// OTLP/HTTP metric cycle; default 60000; flush also runs one
+    pub metric_interval_ms: u32,
+    /// export ptel.host.* / ptel.exporter.* metrics; default true
+    pub self_telemetry: bool,
+    /// as ptel_export_options; default true
+    pub include_invocation_span: bool,
+    /// default 8 MiB
+    pub max_queue_bytes: u32,
+    /// default 2048
+    pub max_queue_requests: u32,
+    /// ```text
+    /// one POST carries at most this much (or one larger
+    /// request alone); default 1 MiB
+    /// ```
+    pub max_batch_bytes: u32,
+    /// longest wait before a queued request is sent; default 1000
+    pub schedule_delay_ms: u32,
+    /// first backoff bound; default 1000
+    pub retry_initial_ms: u32,
+    /// largest backoff bound; default 30000
+    pub retry_max_ms: u32,
+    /// ```text
+    /// give up a batch this long after its first attempt;
+    /// default 60000; 0 = no retries
+    /// ```
+    pub retry_max_elapsed_ms: u32,
+    pub path: *const ::core::ffi::c_char,
+    /// used when `path` is NULL; default 1 (stdout); not closed
+    pub fd: i32,
+    /// ptel_console_flag bits
+    pub console_flags: u32,
+    /// NULL callbacks = system clocks
+    pub clock: ptel_clock,
+    /// NULL realloc = libc; must be thread-safe
+    pub allocator: ptel_allocator,
+}
+
+impl Default for ptel_exporter_options {
+    /// All zero: NULL pointers, no callbacks, `false`, 0.
+    fn default() -> Self {
+        // SAFETY: every field is an integer, bool, raw pointer, array of those
+        // or Option of a function pointer, all valid when zeroed.
+        unsafe { ::core::mem::zeroed() }
+    }
+}
+
+/// ```text
+/// Counters of one signal. Items are spans (invocation spans included) or
+/// data points.
+/// ```
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct ptel_exporter_signal_stats {
+    /// requests given to the exporter (not empty)
+    pub requests_submitted: u64,
+    pub items_submitted: u64,
+    /// accepted by the receiver / written / kept
+    pub items_sent: u64,
+    /// per ptel_export_drop
+    pub items_dropped: [u64; 6],
+    /// requests (batches) that succeeded
+    pub exports_ok: u64,
+    /// batches dropped
+    pub exports_failed: u64,
+    /// attempts after the first
+    pub retries: u64,
+    /// waiting in the queue or in flight now
+    pub queued_items: u64,
+    pub queued_bytes: u64,
+}
+
+impl Default for ptel_exporter_signal_stats {
+    /// All zero: NULL pointers, no callbacks, `false`, 0.
+    fn default() -> Self {
+        // SAFETY: every field is an integer, bool, raw pointer, array of those
+        // or Option of a function pointer, all valid when zeroed.
+        unsafe { ::core::mem::zeroed() }
+    }
+}
+
+/// Exporter counters.
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct ptel_exporter_stats {
+    /// per ptel_export_signal
+    pub signals: [ptel_exporter_signal_stats; 2],
+    /// invocations submitted
+    pub invocations: u64,
+    /// requests queued now (both signals)
+    pub queue_requests: u64,
+    /// bytes queued now
+    pub queue_bytes: u64,
+    /// of the last response, 0 when none
+    pub last_http_status: u64,
+}
+
+impl Default for ptel_exporter_stats {
+    /// All zero: NULL pointers, no callbacks, `false`, 0.
+    fn default() -> Self {
+        // SAFETY: every field is an integer, bool, raw pointer, array of those
+        // or Option of a function pointer, all valid when zeroed.
+        unsafe { ::core::mem::zeroed() }
+    }
+}
+
 extern "C" {
     /// ```text
     /// English message for a status code. Returns a static string, never NULL
@@ -1695,6 +1950,124 @@ extern "C" {
     /// NULL `text` is a no-op.
     /// ```
     pub fn ptel_console_free(text: *mut ::core::ffi::c_char, len: usize, alloc: *const ptel_allocator);
+    /// Fill `opts` with the defaults listed beside each field.
+    pub fn ptel_exporter_options_init(opts: *mut ptel_exporter_options);
+    /// ```text
+    /// Name of a ptel_exporter_env variable ("OTEL_EXPORTER_OTLP_TIMEOUT"), or
+    /// "unknown". Static string.
+    /// ```
+    pub fn ptel_exporter_env_name(var: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
+    /// ```text
+    /// Apply the standard OpenTelemetry environment variables to `opts`:
+    /// OTEL_SDK_DISABLED ("true", any case: kind NONE), OTEL_EXPORTER_OTLP_ENDPOINT
+    /// and the _TRACES_ / _METRICS_ variants of ENDPOINT, HEADERS, TIMEOUT (ms) and
+    /// COMPRESSION ("gzip" or "none"; the signal variants win over the generic
+    /// one; OTLP/HTTP uses one timeout and compression for both signals, so a
+    /// traces variant wins over a metrics one), OTEL_SERVICE_NAME,
+    /// OTEL_RESOURCE_ATTRIBUTES and
+    /// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (cumulative, delta or
+    /// lowmemory, any case). Setting any endpoint selects PTEL_EXPORTER_OTLP_HTTP.
+    /// Unset and empty variables leave their fields as they are.
+    ///
+    /// A variable with a bad value (a timeout that is not a decimal number of at
+    /// most 10 digits, an unknown compression or temporality, a headers or
+    /// resource list that does not parse, an endpoint that is not http:// or
+    /// https://) is ignored, the others still apply, and the call returns
+    /// PTEL_E_VALUE with `diag` naming the first such variable
+    /// (`diag->field` = its ptel_exporter_env, `diag->reason` = what is wrong).
+    ///
+    /// `getenv_fn` NULL reads the process environment. The strings it returns
+    /// are borrowed by `opts` (not copied) and must stay valid until
+    /// `ptel_exporter_new` returns. Returns 0, PTEL_E_VALUE or
+    /// PTEL_E_INVALID_ARGUMENT (`opts` NULL or of another version).
+    /// ```
+    pub fn ptel_exporter_options_from_env(opts: *mut ptel_exporter_options, getenv_fn: ptel_getenv_fn, ud: *mut ::core::ffi::c_void, diag: *mut ptel_diag) -> ::core::ffi::c_int;
+    /// ```text
+    /// Create an exporter. On success `*out` is owned by the caller; for
+    /// OTLP/HTTP its thread is running. Fails with PTEL_E_INVALID_ARGUMENT (NULL
+    /// arguments, bad version or kind, a URL that is not http(s), a header list
+    /// that does not parse, an empty NUL-terminated `path`), PTEL_E_VALUE (bad
+    /// resource attributes), PTEL_E_IO (the JSONL file cannot be opened),
+    /// PTEL_E_UNSUPPORTED (libcurl or, with gzip, zlib cannot be loaded; or the
+    /// platform has no exporter), PTEL_E_NOMEM; `*out` is then NULL and `diag`
+    /// says why.
+    /// ```
+    pub fn ptel_exporter_new(out: *mut *mut ptel_exporter, opts: *const ptel_exporter_options, diag: *mut ptel_diag) -> ::core::ffi::c_int;
+    /// ```text
+    /// Shut down (with a deadline of 0: whatever is not sent is dropped and
+    /// counted) and release the exporter. Not thread-safe: no other call on `exp`
+    /// may be running. NULL is a no-op.
+    /// ```
+    pub fn ptel_exporter_free(exp: *mut ptel_exporter);
+    /// ```text
+    /// Submit an ended invocation: its traces (`ptel_invocation_export_traces`
+    /// with the exporter's resource) are queued or written, its metric deltas
+    /// are folded into the exporter's aggregator, and its report's counts go
+    /// into the self-telemetry under its plugin name. Copies what it needs; `inv`
+    /// may be reset or freed afterwards. Never blocks on the network.
+    ///
+    /// Returns 0 (also when the request was dropped because the queue is full:
+    /// that is counted, not an error), PTEL_E_STATE (invocation not ended, or the
+    /// exporter shut down: then nothing is counted), PTEL_E_INVALID_ARGUMENT,
+    /// PTEL_E_IO (a synchronous write failed; counted as PTEL_EXPORT_DROP_ERROR)
+    /// or PTEL_E_NOMEM.
+    /// ```
+    pub fn ptel_exporter_submit_invocation(exp: *mut ptel_exporter, inv: *const ptel_invocation) -> ::core::ffi::c_int;
+    /// ```text
+    /// Submit an already-assembled ExportTraceServiceRequest (copied). Its
+    /// structure is checked (resource_spans / scope_spans / spans framing) to
+    /// count the spans; a malformed request is refused with PTEL_E_MALFORMED or
+    /// PTEL_E_TRUNCATED and counted nowhere. An empty request is a no-op.
+    /// Otherwise as `ptel_exporter_submit_invocation`.
+    /// ```
+    pub fn ptel_exporter_submit_traces(exp: *mut ptel_exporter, request: *const u8, len: usize) -> ::core::ffi::c_int;
+    /// ```text
+    /// As `ptel_exporter_submit_traces`, for an ExportMetricsServiceRequest,
+    /// which is exported as it is (not aggregated); data points are counted.
+    /// ```
+    pub fn ptel_exporter_submit_metrics(exp: *mut ptel_exporter, request: *const u8, len: usize) -> ::core::ffi::c_int;
+    /// ```text
+    /// Run a metric cycle (aggregated metrics and self-telemetry) and wait until
+    /// everything submitted before the call has been sent or dropped, or until
+    /// `deadline_ms` milliseconds have passed. Returns 0 when nothing is left,
+    /// PTEL_E_TIMEOUT when the deadline passed first (the rest stays queued and
+    /// is still sent later), PTEL_E_STATE after shutdown.
+    /// ```
+    pub fn ptel_exporter_flush(exp: *mut ptel_exporter, deadline_ms: u32) -> ::core::ffi::c_int;
+    /// ```text
+    /// Flush, then stop: wait up to `deadline_ms` for the queue to drain (a
+    /// retry wait is cut short by the deadline), stop the thread, drop and count
+    /// (PTEL_EXPORT_DROP_SHUTDOWN) whatever is left, and close the JSONL file.
+    /// Later submits return PTEL_E_STATE. Returns 0 when nothing was left,
+    /// PTEL_E_TIMEOUT otherwise, PTEL_E_STATE when already shut down.
+    /// ```
+    pub fn ptel_exporter_shutdown(exp: *mut ptel_exporter, deadline_ms: u32) -> ::core::ffi::c_int;
+    /// Stable name of a ptel_export_drop ("queue_full"), or "unknown". Static.
+    pub fn ptel_export_drop_name(drop: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
+    /// Read the counters (a consistent snapshot).
+    pub fn ptel_exporter_get_stats(exp: *mut ptel_exporter, out: *mut ptel_exporter_stats);
+    /// ```text
+    /// Render stats as one line of JSON (no newline), e.g.
+    /// {"invocations":1,"traces":{"submitted":3,"sent":3,"dropped":{"queue_full":0,...},...},...}.
+    /// Writes a NUL after it, so needs `cap >= *len + 1`; size query as
+    /// `ptel_report_to_json`.
+    /// ```
+    pub fn ptel_exporter_stats_to_json(stats: *const ptel_exporter_stats, buf: *mut ::core::ffi::c_char, cap: usize, len: *mut usize) -> ::core::ffi::c_int;
+    /// ```text
+    /// Number of requests a PTEL_EXPORTER_MEMORY exporter holds for `signal`
+    /// (0 for other kinds). Each submit of a non-empty request adds one, each
+    /// metric cycle adds one metrics request (when it is not empty).
+    /// ```
+    pub fn ptel_exporter_memory_count(exp: *mut ptel_exporter, signal: u32) -> usize;
+    /// ```text
+    /// The `index`th request (submission order) of `signal` held by a memory
+    /// exporter: `*data` borrows it until `ptel_exporter_memory_clear` or
+    /// `ptel_exporter_free`. PTEL_E_NOT_FOUND when out of range or not a memory
+    /// exporter.
+    /// ```
+    pub fn ptel_exporter_memory_get(exp: *mut ptel_exporter, signal: u32, index: usize, data: *mut *const u8, len: *mut usize) -> ::core::ffi::c_int;
+    /// Release the requests a memory exporter holds (no-op for other kinds).
+    pub fn ptel_exporter_memory_clear(exp: *mut ptel_exporter);
 }
 
 #[cfg(all(test, target_arch = "x86_64", target_os = "linux"))]
@@ -1973,5 +2346,64 @@ mod layout_tests {
         assert_eq!(offset_of!(ptel_aggregator_stats, metrics_dropped), 32);
         assert_eq!(offset_of!(ptel_aggregator_stats, metrics), 40);
         assert_eq!(offset_of!(ptel_aggregator_stats, streams), 44);
+    }
+    #[test]
+    fn layout_ptel_exporter_options() {
+        assert_eq!(size_of::<ptel_exporter_options>(), 256);
+        assert_eq!(align_of::<ptel_exporter_options>(), 8);
+        assert_eq!(offset_of!(ptel_exporter_options, version), 0);
+        assert_eq!(offset_of!(ptel_exporter_options, kind), 4);
+        assert_eq!(offset_of!(ptel_exporter_options, endpoint), 8);
+        assert_eq!(offset_of!(ptel_exporter_options, traces_endpoint), 24);
+        assert_eq!(offset_of!(ptel_exporter_options, metrics_endpoint), 40);
+        assert_eq!(offset_of!(ptel_exporter_options, headers), 56);
+        assert_eq!(offset_of!(ptel_exporter_options, traces_headers), 72);
+        assert_eq!(offset_of!(ptel_exporter_options, metrics_headers), 88);
+        assert_eq!(offset_of!(ptel_exporter_options, timeout_ms), 104);
+        assert_eq!(offset_of!(ptel_exporter_options, compression), 108);
+        assert_eq!(offset_of!(ptel_exporter_options, service_name), 112);
+        assert_eq!(offset_of!(ptel_exporter_options, resource_attributes), 128);
+        assert_eq!(offset_of!(ptel_exporter_options, resource), 144);
+        assert_eq!(offset_of!(ptel_exporter_options, resource_count), 152);
+        assert_eq!(offset_of!(ptel_exporter_options, temporality), 160);
+        assert_eq!(offset_of!(ptel_exporter_options, metric_interval_ms), 164);
+        assert_eq!(offset_of!(ptel_exporter_options, self_telemetry), 168);
+        assert_eq!(offset_of!(ptel_exporter_options, include_invocation_span), 169);
+        assert_eq!(offset_of!(ptel_exporter_options, max_queue_bytes), 172);
+        assert_eq!(offset_of!(ptel_exporter_options, max_queue_requests), 176);
+        assert_eq!(offset_of!(ptel_exporter_options, max_batch_bytes), 180);
+        assert_eq!(offset_of!(ptel_exporter_options, schedule_delay_ms), 184);
+        assert_eq!(offset_of!(ptel_exporter_options, retry_initial_ms), 188);
+        assert_eq!(offset_of!(ptel_exporter_options, retry_max_ms), 192);
+        assert_eq!(offset_of!(ptel_exporter_options, retry_max_elapsed_ms), 196);
+        assert_eq!(offset_of!(ptel_exporter_options, path), 200);
+        assert_eq!(offset_of!(ptel_exporter_options, fd), 208);
+        assert_eq!(offset_of!(ptel_exporter_options, console_flags), 212);
+        assert_eq!(offset_of!(ptel_exporter_options, clock), 216);
+        assert_eq!(offset_of!(ptel_exporter_options, allocator), 240);
+    }
+    #[test]
+    fn layout_ptel_exporter_signal_stats() {
+        assert_eq!(size_of::<ptel_exporter_signal_stats>(), 112);
+        assert_eq!(align_of::<ptel_exporter_signal_stats>(), 8);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, requests_submitted), 0);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, items_submitted), 8);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, items_sent), 16);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, items_dropped), 24);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, exports_ok), 72);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, exports_failed), 80);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, retries), 88);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, queued_items), 96);
+        assert_eq!(offset_of!(ptel_exporter_signal_stats, queued_bytes), 104);
+    }
+    #[test]
+    fn layout_ptel_exporter_stats() {
+        assert_eq!(size_of::<ptel_exporter_stats>(), 256);
+        assert_eq!(align_of::<ptel_exporter_stats>(), 8);
+        assert_eq!(offset_of!(ptel_exporter_stats, signals), 0);
+        assert_eq!(offset_of!(ptel_exporter_stats, invocations), 224);
+        assert_eq!(offset_of!(ptel_exporter_stats, queue_requests), 232);
+        assert_eq!(offset_of!(ptel_exporter_stats, queue_bytes), 240);
+        assert_eq!(offset_of!(ptel_exporter_stats, last_http_status), 248);
     }
 }
