@@ -23,9 +23,10 @@ type HostPolicy struct {
 // InvocationOptions describe a plugin invocation to begin. nil means the
 // defaults.
 type InvocationOptions struct {
-	// Parent is the host's active span: the invocation span's parent. When
-	// invalid, BeginInvocation uses the span of its ctx, and without one a
-	// new trace starts.
+	// Parent is the host's active span: the invocation span's parent. A
+	// valid trace id with a zero span id makes the invocation span the root
+	// of that trace. Without a trace id, BeginInvocation uses the span of
+	// its ctx, and without one a new trace starts.
 	Parent trace.SpanContext
 	// Baggage (W3C, already filtered by the host) handed to the plugin.
 	Baggage string
@@ -68,7 +69,7 @@ func BeginInvocation(ctx context.Context, opts *InvocationOptions) (*Invocation,
 	if opts != nil {
 		o = *opts
 	}
-	if !o.Parent.IsValid() && ctx != nil {
+	if !o.Parent.TraceID().IsValid() && ctx != nil {
 		o.Parent = trace.SpanContextFromContext(ctx)
 	}
 	return beginInvocation(&o, o.Parent.TraceState().String())

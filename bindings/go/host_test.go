@@ -376,3 +376,22 @@ func TestRenderJSON(t *testing.T) {
 	mustNoErr(t, err)
 	eq(t, "empty message", string(empty), "{}")
 }
+
+// A parent with a trace id and no span id makes the invocation span the
+// root of that trace (an SDK adapter whose root span the core mirrors); the
+// span in ctx is then not used.
+func TestInvocationRootOfGivenTrace(t *testing.T) {
+	clock := ptel.NewManualClock(fxTimeBase)
+	inv := beginFx(t, clock, func(o *ptel.InvocationOptions) {
+		o.Parent = trace.NewSpanContext(trace.SpanContextConfig{TraceID: fxTraceID,
+			TraceFlags: trace.FlagsSampled})
+	})
+	_, err := inv.End(nil, ptel.OutcomeOK, "")
+	mustNoErr(t, err)
+	traces, err := inv.ExportTraces(nil)
+	mustNoErr(t, err)
+	is := decodeTraces(t, traces).ResourceSpans[0].ScopeSpans[0].Spans[0]
+	eqBytes(t, "trace id", is.TraceId, fxTraceID[:])
+	eqBytes(t, "span id", is.SpanId, fxSpanID[:])
+	eq(t, "parent span id", len(is.ParentSpanId), 0)
+}
