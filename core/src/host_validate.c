@@ -62,6 +62,12 @@ static HOST_INLINE bool host_canon_len(const uint8_t *p, size_t left, uint8_t ta
  * wire errors included, answers no, and the full validation then runs and
  * reports. It never counts, never fails and never touches c->fatal. */
 
+#if defined(__GNUC__)
+#    define HOST_NOINLINE __attribute__((noinline))
+#else
+#    define HOST_NOINLINE
+#endif
+
 /* A set of keys, to find repeated ones: the first HOST_KEYS_SMALL are
  * compared as they come (length and a signature, behind a 64-bit filter);
  * a larger set moves to the scratch stack and is sorted at the end, so the
@@ -298,23 +304,142 @@ static bool host_clean_any_gen(host_vctx *c, const uint8_t *v, size_t n, uint32_
     return rc == 0 && host_keys_end(c, &ks);
 }
 
-/* An entry kv[0..n) of an attribute list: false ends the check. */
-static HOST_INLINE bool host_clean_attr(host_vctx *c, host_keys *ks, const uint8_t *kv, size_t n,
-                                        uint32_t *count, uint32_t limit) {
-    return ++*count <= limit &&
-           host_clean_kv(c, ks, kv, n, 0, c->inv->limits.attribute_value_length, true);
+/* An entry kv[0..n) of an attribute list that the run below does not
+ * read itself; kept out of line so that the run's loop stays small. */
+static HOST_NOINLINE bool host_clean_attr_slow(host_vctx *c, host_keys *ks, const uint8_t *kv,
+                                               size_t n) {
+    return host_clean_kv(c, ks, kv, n, 0, c->inv->limits.attribute_value_length, true);
 }
 
-/* A run of attribute fields with the one-byte tag `tag`, the first in `f`. */
+/* host_reserved_mix out of line, for keys past its filters. */
+static HOST_NOINLINE bool host_reserved_slow(const ptel_invocation *inv, const uint8_t *k, size_t n,
+                                             uint64_t mix) {
+    return host_reserved_mix(inv, k, n, mix);
+}
+
+/* An AnyValue body v[0..n), 0 < n < 0x80, in canonical form: a string,
+ * bool, int or double that host_clean_value accepts. False means "not
+ * read here" (the caller then asks host_clean_kv), not "changed". */
+static HOST_INLINE bool host_clean_scalar(const uint8_t *v, size_t n, uint32_t max_len) {
+    switch (v[0]) {
+    case 0x0a: /* string_value: 0A len bytes (one length byte, as n < 0x80) */
+        return n >= 2 && v[1] == n - 2 && host_clean_str(v + 2, n - 2, max_len, true);
+    case 0x10: /* bool_value 0 or 1 */
+        return n == 2 && v[1] <= 1;
+    case 0x18: /* int_value: a varint of exactly n - 1 bytes (at most 9) */
+        if (n < 2 || n > 10) return false;
+        for (size_t i = 1; i + 1 < n; i++)
+            if (v[i] < 0x80) return false;
+        return v[n - 1] < 0x80;
+    case 0x21: /* double_value */
+        return n == 9;
+    default:
+        return false;
+    }
+}
+
+/* The clean check of a run of attribute fields with the one-byte tag
+ * `tag` from r->p, `count` the list's entries so far: false ends the
+ * check. The same answer as host_clean_kv on each entry (at nesting level
+ * 0, top-level keys), plus the count limit. An entry of at most 127 bytes
+ * in the canonical shape, 0A len key [12 len value], whose key is ASCII
+ * and whose value host_clean_scalar reads, is checked here in one pass
+ * with the key set in locals: its first four bytes (tag, length, 0A, key
+ * length) are compared at once, the one-byte entry length bounds every
+ * length inside it, and the key's charset, the reserved-key filters and
+ * the duplicate filter all come from one signature. Anything else, or a
+ * set grown past HOST_KEYS_SMALL, takes host_clean_attr_slow. The run
+ * ends at the first field that is not an entry with this tag, or whose
+ * length does not fit (host_next then reads it, errors included). */
+static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader *r, uint8_t tag,
+                                       uint32_t *count, uint32_t limit) {
+    const ptel_invocation *inv = c->inv;
+    const uint8_t *p = r->p, *end = r->end;
+    uint32_t cnt = *count, kn = ks->n;
+    uint64_t filter = ks->filter;
+    const uint32_t head = (uint32_t)tag | 0x0a0000u; /* tag, len < 0x80, 0A, key len < 0x80 */
+    bool ok = true;
+    for (;;) {
+        size_t left = (size_t)(end - p);
+        const uint8_t *kv = p + 2;
+        size_t n;
+        if (left >= 4 && (ptel__get_fixed32(p) & 0x80ff80ffu) == head) {
+            n = p[1];
+            size_t klen = p[3];
+            if (n > left - 2) break; /* host_next reports it */
+            p = kv + n;
+            if (++cnt > limit) {
+                ok = false;
+                break;
+            }
+            /* klen in 1..n-2 (klen - 1 wraps for 0); rest < 0x7e. */
+            if (klen - 1 < n - 2 && kn < HOST_KEYS_SMALL) {
+                const uint8_t *key = kv + 2, *t = key + klen;
+                size_t rest = n - 2 - klen;
+                bool ascii;
+                uint64_t sig = host_key_sig(key, klen, &ascii);
+                if (ascii &&
+                    (rest == 0 ||
+                     (rest >= 2 && t[0] == 0x12 && t[1] == rest - 2 &&
+                      (rest == 2 ||
+                       host_clean_scalar(t + 2, rest - 2, inv->limits.attribute_value_length))))) {
+                    uint64_t mix = host_key_mix(sig, klen);
+                    /* Past either filter of the reserved keys: the exact search. */
+                    if (((inv->rk_bloom >> (mix >> 58) & 1) &&
+                         (inv->rk_bloom2 >> (mix >> 52 & 63) & 1)) ||
+                        (klen >= inv->rk_prefix_min &&
+                         (inv->rk_first[key[0] >> 6] >> (key[0] & 63) & 1)))
+                        if (host_reserved_slow(inv, key, klen, mix)) return false;
+                    host_keyent e = {key, klen, sig};
+                    uint64_t bit = (uint64_t)1 << (mix >> 40 & 63);
+                    if (filter & bit)
+                        for (uint32_t i = 0; i < kn; i++)
+                            if (host_key_eq(&ks->small[i], &e)) return false;
+                    filter |= bit;
+                    ks->small[kn++] = e;
+                    continue;
+                }
+            }
+        } else {
+            if (left < 2 || p[0] != tag) break;
+            n = p[1];
+            if (n >= 0x80) {
+                /* A two-byte length as host_next_run reads it. */
+                if (left < 3 || p[2] >= 0x80) break;
+                n = (n & 0x7f) | (size_t)p[2] << 7;
+                kv = p + 3;
+            }
+            if (n > (size_t)(end - kv)) break; /* host_next reports it */
+            p = kv + n;
+            if (++cnt > limit) {
+                ok = false;
+                break;
+            }
+        }
+        ks->n = kn;
+        ks->filter = filter;
+        if (!host_clean_attr_slow(c, ks, kv, n)) return false;
+        kn = ks->n;
+        filter = ks->filter;
+    }
+    r->p = p;
+    ks->n = kn;
+    ks->filter = filter;
+    *count = cnt;
+    return ok;
+}
+
+/* The run of attribute fields whose first, `f`, host_next has read. */
 static HOST_INLINE bool host_clean_attrs(host_vctx *c, host_keys *ks, ptel__reader *r,
                                          const ptel__field *f, uint8_t tag, uint32_t *count,
                                          uint32_t limit) {
-    const uint8_t *kv = f->data;
-    size_t n = f->len;
-    do {
-        if (!host_clean_attr(c, ks, kv, n, count, limit)) return false;
-    } while (host_next_run(r, tag, &kv, &n));
-    return true;
+    /* One-byte tag and length: read it again as part of the run. */
+    if (f->data == f->start + 2) {
+        r->p = f->start;
+    } else if (++*count > limit || !host_clean_attr_slow(c, ks, f->data, f->len)) {
+        return false;
+    }
+    return host_clean_run(c, ks, r, tag, count, limit);
 }
 
 /* An event that host_span_event keeps and writes unchanged. */
@@ -344,6 +469,10 @@ static bool host_clean_event(host_vctx *c, const uint8_t *data, size_t len) {
             seen |= 1u << 2;
             r.p += 2 + name_len;
         }
+        /* Then its attributes. */
+        if (r.p < r.end && r.p[0] == 0x1a &&
+            !host_clean_run(c, &ks, &r, 0x1a, &attrs, inv->limits.attributes_per_event))
+            return false;
     }
     while ((rc = host_next(&r, &f, NULL)) > 0) {
         switch (f.number << 3 | f.wire_type) {
@@ -508,7 +637,30 @@ static int host_span_pre(host_vctx *c, host_span *s) {
     host_keys ks;
     host_keys_init(&ks);
     bool clean = !s->open;
-    if (!inv->full_check) host_span_prefix(inv, s, &r, &trace_ok, &seen);
+    if (!inv->full_check) {
+        host_span_prefix(inv, s, &r, &trace_ok, &seen);
+        /* The canonical rest is read directly too, as far as it goes:
+         * attributes, events, status, flags, with the effect the walk's
+         * switch would have. The walk reads whatever else follows. */
+        const uint8_t *d;
+        size_t dn;
+        if (clean && r.p < r.end && r.p[0] == 0x4a)
+            clean = host_clean_run(c, &ks, &r, 0x4a, &attrs, inv->limits.attribute_count);
+        while (clean && host_next_run(&r, 0x5a, &d, &dn))
+            clean = ++events <= inv->limits.event_count && host_clean_event(c, d, dn);
+        if (clean && host_next_run(&r, 0x7a, &d, &dn)) {
+            status = d;
+            status_len = dn;
+            s->has_status = true;
+            seen |= 1u << 15;
+        }
+        if (clean && r.end - r.p >= 6 && r.p[0] == 0x85 && r.p[1] == 0x01) {
+            s->flags = ptel__get_fixed32(r.p + 2);
+            s->has_flags = true;
+            seen |= 1u << 16;
+            r.p += 6;
+        }
+    }
     while ((rc = host_next(&r, &f, &c->fatal)) > 0) {
         /* One switch on field number and wire type: the expected pairs. */
         switch (f.number << 3 | f.wire_type) {
