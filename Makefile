@@ -99,6 +99,16 @@ fuzz: bootstrap
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out
 
+# A real OpenTelemetry Collector (integration/collector, built once and
+# cached under ~/.cache/ptel) receives what the built-in exporter and each
+# SDK adapter export, also through a fault-injecting proxy (integration/).
+.PHONY: test-integration
+test-integration: venv build
+	@$(PY_INSTALL)
+	@PTEL_OTELCOL=$$(GO=$(GO) bash integration/build-collector.sh) && export PTEL_OTELCOL && \
+	  GO=$(GO) PTEL_CLI=$(abspath $(BUILD)/bin/ptel) $(PY) -m pytest -q -p no:cacheprovider \
+	  integration/tests
+
 # The Rust binding (Cargo workspace at the root; see bindings/rust/README.md):
 # format, lints, tests (with a brief proptest pass over the host decode path),
 # docs, the PyO3 example loaded into Python, the packaged ptel-sys, and the
