@@ -71,6 +71,7 @@ from .recorder import (
     UpDownCounter,
     current_span,
 )
+from . import cpex  # ptel.cpex.metadata: the bridge to CPEX gateways
 
 __version__ = _ffi.string(_lib.ptel_version()).decode()
 
