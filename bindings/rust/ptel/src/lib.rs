@@ -59,6 +59,9 @@
 //!
 //! * `opentelemetry`: `Context::from_otel` and conversions between
 //!   [`SpanContext`] and `opentelemetry::trace::SpanContext`.
+//! * `sdk` (implies `opentelemetry`): [`sdk::Adapter`], the invocation span
+//!   as a span of the host's `opentelemetry_sdk` and plugin spans and
+//!   metrics into its tracer and meter providers.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -72,6 +75,8 @@ mod metrics;
 #[cfg(feature = "opentelemetry")]
 mod otel;
 mod recorder;
+#[cfg(feature = "sdk")]
+pub mod sdk;
 pub mod w3c;
 
 pub use attr::{AttrValue, KeyValue};
