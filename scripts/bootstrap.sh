@@ -20,6 +20,12 @@ have wasm-ld || need+=(lld)
 [ -f /usr/lib/wasm32-wasi/libc.a ] || need+=(wasi-libc)
 ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 \
   || need+=(libclang-rt-14-dev-wasm32)
+# The OTLP/HTTP exporter loads libcurl (and zlib for gzip) at run time; the
+# development headers serve only the test that checks its declarations.
+ldconfig -p 2>/dev/null | grep -q 'libcurl\.so\.4 ' || need+=(libcurl4)
+[ -f /usr/include/curl/curl.h ] || ls /usr/include/*/curl/curl.h >/dev/null 2>&1 \
+  || need+=(libcurl4-openssl-dev)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need[*]}" >&2

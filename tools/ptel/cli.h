@@ -14,6 +14,7 @@ int cli_cmd_validate(int argc, char **argv);
 int cli_cmd_export(int argc, char **argv);
 int cli_cmd_demo_plugin(int argc, char **argv);
 int cli_cmd_tree(int argc, char **argv);
+int cli_cmd_send(int argc, char **argv);
 
 /* A whole file (or stdin for "-") in memory; free with cli_free. */
 typedef struct cli_bytes {

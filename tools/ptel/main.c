@@ -18,6 +18,8 @@ static const struct {
      "--context FILE [--resource k=v]... [--metrics] [--json] [-o FILE] FILE|-"},
     {"demo-plugin", cli_cmd_demo_plugin, "--context FILE [--input TEXT] [--deterministic] -o FILE"},
     {"tree", cli_cmd_tree, "[--ascii] [--ids] TRACES_FILE [METRICS_FILE]"},
+    {"send", cli_cmd_send,
+     "[--traceparent TP] [--count N] [--deadline-ms MS] [--stats] [--no-self-telemetry] [-o FILE]"},
 };
 
 static void cli_usage(FILE *f) {
