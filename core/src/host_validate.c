@@ -338,6 +338,15 @@ static HOST_INLINE bool host_clean_scalar(const uint8_t *v, size_t n, uint32_t m
     }
 }
 
+/* What follows the key in a KeyValue body of at most 127 bytes, t[0..n):
+ * nothing, or 12 len value (a one-byte length, as n < 0x7e) with an empty
+ * value or one host_clean_scalar reads. */
+static HOST_INLINE bool host_clean_tail(const uint8_t *t, size_t n, uint32_t max_len) {
+    if (!n) return true;
+    return n >= 2 && t[0] == 0x12 && t[1] == n - 2 &&
+           (n == 2 || host_clean_scalar(t + 2, n - 2, max_len));
+}
+
 /* The clean check of a run of attribute fields with the one-byte tag
  * `tag` from r->p, `count` the list's entries so far: false ends the
  * check. The same answer as host_clean_kv on each entry (at nesting level
@@ -364,25 +373,23 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
         const uint8_t *kv = p + 2;
         size_t n;
         if (left >= 4 && (ptel__get_fixed32(p) & 0x80ff80ffu) == head) {
-            n = p[1];
-            size_t klen = p[3];
+            const uint8_t *e = p; /* the entry, from its tag */
+            n = e[1];
             if (n > left - 2) break; /* host_next reports it */
             p = kv + n;
             if (++cnt > limit) {
                 ok = false;
                 break;
             }
-            /* klen in 1..n-2 (klen - 1 wraps for 0); rest < 0x7e. */
-            if (klen - 1 < n - 2 && kn < HOST_KEYS_SMALL) {
-                const uint8_t *key = kv + 2, *t = key + klen;
-                size_t rest = n - 2 - klen;
+            /* klen in 1..n-2 (klen - 1 wraps for 0). The value first, so
+             * that the key's signature is computed just before its use. */
+            size_t klen = e[3];
+            if (klen - 1 < n - 2 && kn < HOST_KEYS_SMALL &&
+                host_clean_tail(e + 4 + klen, n - 2 - klen, inv->limits.attribute_value_length)) {
+                const uint8_t *key = e + 4;
                 bool ascii;
                 uint64_t sig = host_key_sig(key, klen, &ascii);
-                if (ascii &&
-                    (rest == 0 ||
-                     (rest >= 2 && t[0] == 0x12 && t[1] == rest - 2 &&
-                      (rest == 2 ||
-                       host_clean_scalar(t + 2, rest - 2, inv->limits.attribute_value_length))))) {
+                if (ascii) {
                     uint64_t mix = host_key_mix(sig, klen);
                     /* Past either filter of the reserved keys: the exact search. */
                     if (((inv->rk_bloom >> (mix >> 58) & 1) &&
@@ -390,13 +397,13 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
                         (klen >= inv->rk_prefix_min &&
                          (inv->rk_first[key[0] >> 6] >> (key[0] & 63) & 1)))
                         if (host_reserved_slow(inv, key, klen, mix)) return false;
-                    host_keyent e = {key, klen, sig};
+                    host_keyent ke = {key, klen, sig};
                     uint64_t bit = (uint64_t)1 << (mix >> 40 & 63);
                     if (filter & bit)
                         for (uint32_t i = 0; i < kn; i++)
-                            if (host_key_eq(&ks->small[i], &e)) return false;
+                            if (host_key_eq(&ks->small[i], &ke)) return false;
                     filter |= bit;
-                    ks->small[kn++] = e;
+                    ks->small[kn++] = ke;
                     continue;
                 }
             }
