@@ -156,8 +156,13 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in headers.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a timeout): it is told nothing, as by a
+            # real server.
+            self.close_connection = True
 
     def _reply_json(self, status: int, obj: Any) -> None:
         self._reply(status, json.dumps(obj).encode(), "application/json", {})

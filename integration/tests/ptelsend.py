@@ -33,17 +33,50 @@ def require_send(cli: Path) -> None:
         pytest.skip("`ptel send` does not exist yet")
 
 
-def send(cli: Path, env: dict[str, str], *args: str, timeout_s: float = 120) -> SendResult:
-    start = time.monotonic()
-    p = subprocess.run([str(cli), "send", "--stats", *args], env=env, capture_output=True,
-                       text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
-    seconds = time.monotonic() - start
-    lines = p.stdout.strip().splitlines()
-    assert lines, f"`ptel send` printed nothing; stderr: {p.stderr}"
+def require_flag(cli: Path, flag: str) -> None:
+    """Skip while `ptel send` does not take `flag` (its usage line lists
+    every option)."""
+    require_send(cli)
+    usage = subprocess.run([str(cli), "send", "--help"], capture_output=True, text=True).stderr
+    if flag not in usage:
+        pytest.skip(f"`ptel send` does not take {flag} yet")
+
+
+def start(cli: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """Start `ptel send --stats ARGS` in the background."""
+    return subprocess.Popen([str(cli), "send", "--stats", *args], env=env, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def finish(proc: subprocess.Popen[str], timeout_s: float = 120) -> SendResult:
+    """Wait for a started `ptel send` and parse its output."""
+    begin = time.monotonic()
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"ptel send ran over {timeout_s} s; stderr: {err}")
+    lines = out.strip().splitlines()
+    assert lines, f"`ptel send` printed nothing; stderr: {err}"
     ids = []
     for line in lines[:-1]:
         m = TRACE_LINE.match(line)
         assert m, f"unexpected output line {line!r}"
         ids.append(m.group(1))
     stats = json.loads(lines[-1])
-    return SendResult(p.returncode, ids, stats, p.stderr, seconds)
+    return SendResult(proc.returncode, ids, stats, err, time.monotonic() - begin)
+
+
+def send(cli: Path, env: dict[str, str], *args: str) -> SendResult:
+    return finish(start(cli, env, *args))
+
+
+def running_after(proc: subprocess.Popen[str], seconds: float) -> bool:
+    """Whether `proc` is still running `seconds` from now."""
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return True
+    return False
