@@ -99,6 +99,13 @@ def metrics(lines: list[dict[str, Any]]) -> list[Metric]:
     return _walk(lines, Metric, "resourceMetrics", "scopeMetrics", "metrics")
 
 
+def by_trace(all_spans: list[Span]) -> dict[str, list[Span]]:
+    out: dict[str, list[Span]] = {}
+    for s in all_spans:
+        out.setdefault(s.trace_id, []).append(s)
+    return out
+
+
 def last(ms: list[Metric], name: str, scope: str) -> Metric:
     """The last export of metric `name` in scope `scope` (cumulative streams
     are exported on every cycle; the last one has the final values)."""

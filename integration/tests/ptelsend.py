@@ -33,15 +33,6 @@ def require_send(cli: Path) -> None:
         pytest.skip("`ptel send` does not exist yet")
 
 
-def require_flag(cli: Path, flag: str) -> None:
-    """Skip while `ptel send` does not take `flag` (its usage line lists
-    every option)."""
-    require_send(cli)
-    usage = subprocess.run([str(cli), "send", "--help"], capture_output=True, text=True).stderr
-    if flag not in usage:
-        pytest.skip(f"`ptel send` does not take {flag} yet")
-
-
 def start(cli: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     """Start `ptel send --stats ARGS` in the background."""
     return subprocess.Popen([str(cli), "send", "--stats", *args], env=env, text=True,
