@@ -273,6 +273,11 @@ static bool rec_span_open(const ptel_span *s) {
     return PTEL__LIKELY(s && s->state == REC_SPAN_OPEN && !s->rec->finished);
 }
 
+/* The recorder's non-recording span (the disabled path: every operation
+ * on it returns 0 and does nothing), tested inline so that it costs a
+ * compare and a return, not a call into rec_span_unusable. */
+static bool rec_span_idle(const ptel_span *s) { return s && s->state == REC_SPAN_NONRECORDING; }
+
 #if defined(__GNUC__)
 #    define PTEL__NOINLINE __attribute__((noinline))
 #else
@@ -282,7 +287,7 @@ static bool rec_span_open(const ptel_span *s) {
 static PTEL__NOINLINE int rec_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t count);
 
 int ptel_span_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t count) {
-    if (!rec_span_open(span)) return rec_span_unusable(span);
+    if (!rec_span_open(span)) return rec_span_idle(span) ? 0 : rec_span_unusable(span);
     return rec_set_attributes(span, attrs, count);
 }
 
@@ -298,7 +303,7 @@ static int rec_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t co
 static PTEL__NOINLINE int rec_update_name(ptel_span *span, const char *name, size_t name_len);
 
 int ptel_span_update_name(ptel_span *span, const char *name, size_t name_len) {
-    if (!rec_span_open(span)) return rec_span_unusable(span);
+    if (!rec_span_open(span)) return rec_span_idle(span) ? 0 : rec_span_unusable(span);
     return rec_update_name(span, name, name_len);
 }
 
@@ -340,7 +345,7 @@ static PTEL__NOINLINE int rec_add_event(ptel_span *span, const char *name, size_
 
 int ptel_span_add_event(ptel_span *span, const char *name, size_t name_len, uint64_t time_unix_nano,
                         const ptel_attr *attrs, size_t count) {
-    if (!rec_span_open(span)) return rec_span_unusable(span);
+    if (!rec_span_open(span)) return rec_span_idle(span) ? 0 : rec_span_unusable(span);
     return rec_add_event(span, name, name_len, time_unix_nano, attrs, count);
 }
 
@@ -384,7 +389,7 @@ static PTEL__NOINLINE int rec_add_link(ptel_span *span, const ptel_span_context 
 
 int ptel_span_add_link(ptel_span *span, const ptel_span_context *linked, const char *tracestate,
                        size_t tracestate_len, const ptel_attr *attrs, size_t count) {
-    if (!rec_span_open(span)) return rec_span_unusable(span);
+    if (!rec_span_open(span)) return rec_span_idle(span) ? 0 : rec_span_unusable(span);
     return rec_add_link(span, linked, tracestate, tracestate_len, attrs, count);
 }
 
@@ -431,7 +436,7 @@ static PTEL__NOINLINE int rec_set_status(ptel_span *span, uint32_t code, const c
 
 int ptel_span_set_status(ptel_span *span, uint32_t code, const char *description,
                          size_t description_len) {
-    if (!rec_span_open(span)) return rec_span_unusable(span);
+    if (!rec_span_open(span)) return rec_span_idle(span) ? 0 : rec_span_unusable(span);
     return rec_set_status(span, code, description, description_len);
 }
 
@@ -458,7 +463,7 @@ static PTEL__NOINLINE int rec_record_exception(ptel_span *span, const char *type
 int ptel_span_record_exception(ptel_span *span, const char *type, size_t type_len,
                                const char *message, size_t message_len, const char *stacktrace,
                                size_t stacktrace_len, uint64_t time_unix_nano) {
-    if (!rec_span_open(span)) return rec_span_unusable(span);
+    if (!rec_span_open(span)) return rec_span_idle(span) ? 0 : rec_span_unusable(span);
     return rec_record_exception(span, type, type_len, message, message_len, stacktrace,
                                 stacktrace_len, time_unix_nano);
 }
@@ -568,7 +573,7 @@ uint8_t *ptel__rec_span_write(const ptel_span *s, uint8_t *p, bool with_end) {
 static PTEL__NOINLINE int rec_end(ptel_span *span, uint64_t end_unix_nano);
 
 int ptel_span_end(ptel_span *span, uint64_t end_unix_nano) {
-    if (!rec_span_open(span)) return rec_span_unusable(span);
+    if (!rec_span_open(span)) return rec_span_idle(span) ? 0 : rec_span_unusable(span);
     return rec_end(span, end_unix_nano);
 }
 
