@@ -80,11 +80,33 @@ bench-python: venv
 	@$(PY_INSTALL)
 	@$(PY) bindings/python/bench/bench_ptel.py
 
-demo: build
-	@bash examples/c/demo.sh
+# The main job (examples/gateway/README.md): a Python gateway runs tool calls
+# through plugins in C, Go, Rust and Python, in process and as subprocesses,
+# writes OTLP/JSON lines under out/ (or exports to OTEL_EXPORTER_OTLP_ENDPOINT)
+# and prints the trace tree; then the WASM plugins under wasmtime. Every step
+# is skipped when its sources did not change, so a warm run takes seconds.
+GATEWAY = $(BUILD)/gateway
+GATEWAY_PY = $(PY) examples/gateway/gateway.py --plugins $(GATEWAY) --cli $(BUILD)/bin/ptel \
+             --wasm-dir $(BUILD)/wasm
+demo: build $(VENV)/.ptel-installed $(BUILD)/wasm/.built
+	@bash examples/gateway/build.sh $(GATEWAY)
+	@$(GATEWAY_PY) --out out
 	@echo
 	@echo "== WASM plugins under the Python wasmtime host"
-	@$(MAKE) --no-print-directory demo-wasm
+	@$(WASM_PY) $(PY) wasm/hosts/python/demo.py
+
+# The Python package, reinstalled only when it or the core changed.
+PY_PKG_SOURCES = setup.py pyproject.toml $(wildcard bindings/python/ptel/*.py \
+                 bindings/python/ptel/*.h core/src/*.c core/src/*.h core/include/ptel/*.h)
+$(VENV)/.ptel-installed: $(VENV)/.stamp $(PY_PKG_SOURCES)
+	@$(PY_INSTALL)
+	@touch $@
+
+# wasm/build.sh, run only when the sources it builds from changed.
+$(BUILD)/wasm/.built: wasm/build.sh $(shell find wasm/guest wasm/include wasm/plugins \
+                      wasm/native conformance/runners/c core/src core/include -type f 2>/dev/null)
+	@bash wasm/build.sh $(BUILD)/wasm
+	@touch $@
 
 # The C core's benchmarks, then each binding's against its OpenTelemetry SDK.
 bench: build
