@@ -72,6 +72,7 @@ from .recorder import (
     current_span,
 )
 from . import cpex  # ptel.cpex.metadata: the bridge to CPEX gateways
+from .exporter import Exporter, ExporterStats, SignalStats
 
 __version__ = _ffi.string(_lib.ptel_version()).decode()
 
@@ -83,6 +84,6 @@ __all__ = [
     "Recorder", "Span", "NonRecordingSpan", "DropCounts", "Counter", "UpDownCounter", "Gauge",
     "Histogram", "Attributes", "current_span",
     "Invocation", "Report", "HostPolicy", "Aggregator", "AggregatorStats", "render_json",
-    "wrap_traces", "wrap_metrics",
+    "wrap_traces", "wrap_metrics", "Exporter", "ExporterStats", "SignalStats",
 ]
 __all__ += _generated.__all__
