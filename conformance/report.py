@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VECTORS = os.path.join(HERE, "vectors")
 RESULTS = os.path.join(ROOT, "build", "conformance", "results")
-RUNTIME_ORDER = ["c", "python", "go", "rust", "wasm"]
+RUNTIME_ORDER = ["c", "python", "go", "rust", "wasm", "wasm-py", "wasm-go", "wasm-rust"]
 FORMAT = "ptel-conformance-results/1"
 
 

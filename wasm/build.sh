@@ -44,6 +44,11 @@ if [ -f "$conf/runner.c" ]; then
   "$cc" "${wasm[@]}" -std=c11 -D_GNU_SOURCE -DPTEL_BUILDING -I"$root/core/include" \
     -I"$root/core/src" -fuse-ld=lld -Wl,--strip-debug -Wl,-z,stack-size=8388608 \
     -o "$out/conformance_runner.wasm" "$conf/runner.c" "$conf/cjson.c" "$out/obj/ptel.o" -lm
+  # The scenarios through the guest ABI: the same runner's script
+  # interpreter behind the guest exports (wasm/plugins/scenario_guest.c).
+  "$cc" "${wasm[@]}" "${warn[@]}" "${inc[@]}" "${link[@]}" -Wl,-z,stack-size=1048576 \
+    -o "$out/scenario_guest.wasm" "$root/wasm/plugins/scenario_guest.c" "$conf/cjson.c" \
+    "$out/obj/ptel.o" -lm
 fi
 
 # Native builds of the same plugins, for comparing payloads.

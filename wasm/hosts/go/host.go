@@ -228,6 +228,36 @@ func (p *Plugin) Invoke(ctx context.Context, inv *ptel.Invocation, input []byte)
 	return res, nil
 }
 
+// Call runs the guest ABI alone, without an invocation (the conformance
+// scenarios use it): contextBytes is an encoded PluginContext. It returns
+// ptel_guest_invoke's status, the PluginTelemetry bytes and the output. A
+// guest fault drops the instance and returns a *Fault.
+func (p *Plugin) Call(ctx context.Context, contextBytes, input []byte) (int32, []byte, []byte, error) {
+	if p.mod == nil {
+		if err := p.instantiate(ctx); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+	status, payload, output, err := p.run(cctx, contextBytes, input)
+	if err != nil {
+		_, errorType := faultKind(err)
+		p.drop(ctx)
+		return 0, nil, nil, &Fault{ErrorType: errorType, Cause: err}
+	}
+	return status, payload, output, nil
+}
+
+// Fault is a guest fault reported by Call.
+type Fault struct {
+	ErrorType string // error.type: wasm.trap, wasm.timeout, wasm.bad_result
+	Cause     error
+}
+
+func (f *Fault) Error() string { return f.ErrorType + ": " + f.Cause.Error() }
+func (f *Fault) Unwrap() error { return f.Cause }
+
 func (p *Plugin) run(ctx context.Context, cb, input []byte) (int32, []byte, []byte, error) {
 	base, err := p.reserve(ctx, uint32(len(cb)+len(input)))
 	if err != nil {
@@ -257,22 +287,32 @@ func (p *Plugin) run(ctx context.Context, cb, input []byte) (int32, []byte, []by
 	return status, payload, output, nil
 }
 
-// fault ends inv for a guest that failed and drops its instance.
-func (p *Plugin) fault(ctx context.Context, inv *ptel.Invocation, cause error) (Result, error) {
-	res := Result{Outcome: ptel.OutcomeCrash}
+// faultKind is the outcome and error.type of a guest fault (PROTOCOL.md,
+// "Sandbox faults").
+func faultKind(cause error) (ptel.Outcome, string) {
 	var exit *sys.ExitError
 	switch {
 	case errors.As(cause, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
-		res.Outcome, res.ErrorType = ptel.OutcomeTimeout, "wasm.timeout"
+		return ptel.OutcomeTimeout, "wasm.timeout"
 	case errors.Is(cause, errBadResult):
-		res.ErrorType = "wasm.bad_result"
+		return ptel.OutcomeCrash, "wasm.bad_result"
 	default:
-		res.ErrorType = "wasm.trap"
+		return ptel.OutcomeCrash, "wasm.trap"
 	}
+}
+
+func (p *Plugin) drop(ctx context.Context) {
 	if p.mod != nil {
 		p.mod.Close(ctx)
 		p.mod = nil
 	}
+}
+
+// fault ends inv for a guest that failed and drops its instance.
+func (p *Plugin) fault(ctx context.Context, inv *ptel.Invocation, cause error) (Result, error) {
+	var res Result
+	res.Outcome, res.ErrorType = faultKind(cause)
+	p.drop(ctx)
 	var err error
 	res.Report, err = inv.End(nil, res.Outcome, res.ErrorType)
 	return res, err

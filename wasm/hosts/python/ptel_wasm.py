@@ -132,32 +132,53 @@ class WasmPlugin:
         ptr, n = struct.unpack("<II", self._read(self._scratch, 8))
         return 0, self._read(ptr, n)
 
-    def invoke(self, inv: ptel.Invocation, data: bytes = b"") -> Result:
-        """Run the plugin for ``inv`` with input ``data`` and end ``inv``
-        with its telemetry. Never raises for guest faults."""
+    def _run(self, ctx: bytes, data: bytes) -> tuple[int, bytes, bytes]:
+        """One ``ptel_guest_invoke`` with its result and output; raises
+        ``wasmtime.Trap``, ``_Garbage`` or ``MemoryError`` for a fault."""
         if self._store is None:
             self._instantiate()
         st, ex = self._store, self._ex
         assert st is not None
-        ctx = inv.context.to_bytes()
+        st.set_fuel(self._fuel)
+        base = self._reserve(len(ctx) + len(data))
+        self._write(base, ctx)
+        self._write(base + len(ctx), data)
+        status = ex["ptel_guest_invoke"](st, base, len(ctx), base + len(ctx), len(data))
+        if status < 0:
+            return status, b"", b""
+        rc, payload = self._read_pair("ptel_guest_result")
+        if rc != 0:
+            raise _Garbage(f"ptel_guest_result returned {rc} after success")
+        _, output = self._read_pair("ptel_guest_output")
+        return status, payload, output
+
+    def call(self, context: bytes, data: bytes = b"") -> tuple[int, bytes, bytes]:
+        """The guest ABI alone, without an invocation (the conformance
+        scenarios use it): ``context`` is PluginContext bytes; returns the
+        status of ``ptel_guest_invoke``, the PluginTelemetry bytes and the
+        output. A guest fault drops the instance and raises ``GuestFault``."""
         try:
-            st.set_fuel(self._fuel)
-            base = self._reserve(len(ctx) + len(data))
-            self._write(base, ctx)
-            self._write(base + len(ctx), data)
-            status = ex["ptel_guest_invoke"](st, base, len(ctx), base + len(ctx), len(data))
-            if status < 0:
-                report = inv.end(None, outcome=ptel.Outcome.ERROR, error_type="ptel.guest_status")
-                return Result(ptel.Outcome.ERROR, report, status=status,
-                              error_type="ptel.guest_status")
-            rc, payload = self._read_pair("ptel_guest_result")
-            if rc != 0:
-                raise _Garbage(f"ptel_guest_result returned {rc} after success")
-            _, output = self._read_pair("ptel_guest_output")
+            return self._run(context, data)
+        except wasmtime.Trap as trap:
+            self._store = None
+            raise GuestFault(_error_type(trap.trap_code)) from trap
+        except (_Garbage, MemoryError, wasmtime.WasmtimeError) as e:
+            self._store = None
+            raise GuestFault("wasm.bad_result") from e
+
+    def invoke(self, inv: ptel.Invocation, data: bytes = b"") -> Result:
+        """Run the plugin for ``inv`` with input ``data`` and end ``inv``
+        with its telemetry. Never raises for guest faults."""
+        try:
+            status, payload, output = self._run(inv.context.to_bytes(), data)
         except wasmtime.Trap as trap:
             return self._fault(inv, trap.trap_code)
         except (_Garbage, MemoryError, wasmtime.WasmtimeError):
             return self._fault(inv, None, "wasm.bad_result")
+        if status < 0:
+            report = inv.end(None, outcome=ptel.Outcome.ERROR, error_type="ptel.guest_status")
+            return Result(ptel.Outcome.ERROR, report, status=status,
+                          error_type="ptel.guest_status")
         outcome = ptel.Outcome.OK if status == 0 else ptel.Outcome.ERROR
         et = "" if status == 0 else "plugin.error"
         report = inv.end(payload, outcome=outcome, error_type=et or None)
@@ -168,11 +189,9 @@ class WasmPlugin:
                error_type: str = "") -> Result:
         """Close the invocation of a faulted guest and drop the instance."""
         self._store = None
-        outcome = ptel.Outcome.CRASH
-        if code == wasmtime.TrapCode.OUT_OF_FUEL:
-            outcome, error_type = ptel.Outcome.TIMEOUT, "wasm.out_of_fuel"
-        elif not error_type:
-            error_type = "wasm.trap" if code is None else f"wasm.trap.{code.name.lower()}"
+        error_type = error_type or _error_type(code)
+        outcome = ptel.Outcome.TIMEOUT if code == wasmtime.TrapCode.OUT_OF_FUEL \
+            else ptel.Outcome.CRASH
         report = inv.end(None, outcome=outcome, error_type=error_type)
         return Result(outcome, report, error_type=error_type)
 
@@ -182,5 +201,16 @@ class WasmPlugin:
         return self._mem.data_len(self._store) if self._store is not None else 0
 
 
+class GuestFault(Exception):
+    """A guest fault of ``WasmPlugin.call``; ``str()`` is its ``error.type``."""
+
+
 class _Garbage(Exception):
     pass
+
+
+def _error_type(code: wasmtime.TrapCode | None) -> str:
+    """``error.type`` of a trap (PROTOCOL.md, "Sandbox faults")."""
+    if code == wasmtime.TrapCode.OUT_OF_FUEL:
+        return "wasm.out_of_fuel"
+    return "wasm.trap" if code is None else f"wasm.trap.{code.name.lower()}"

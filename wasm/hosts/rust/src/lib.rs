@@ -6,7 +6,8 @@
 //! memory limit, copies the PluginTelemetry bytes out and ends the
 //! invocation with them; [`ptel::Invocation::end`] validates them like any
 //! payload. The two WASI imports the guest uses (`clock_time_get`,
-//! `random_get`) are implemented here, so the guest gets nothing else.
+//! `random_get`) are implemented here, so the guest gets nothing else: any
+//! other import traps when called.
 //!
 //! Guest faults are not errors: a trap, running out of fuel or memory, or a
 //! result outside guest memory ends the invocation with outcome crash or
@@ -210,6 +211,12 @@ impl WasmPlugin {
         let module = Module::new(&engine, wasm).map_err(HostError::Wasm)?;
         let mut linker = Linker::new(&engine);
         wasi(&mut linker).map_err(HostError::Wasm)?;
+        // Other imports (WASI files and streams that a libc links in but a
+        // plugin never needs) link, and trap if called: the sandbox gives
+        // nothing else.
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(HostError::Wasm)?;
         let mut p = WasmPlugin {
             engine,
             module,
@@ -344,16 +351,7 @@ impl WasmPlugin {
             }
             Err(fault) => {
                 self.live = None;
-                let (outcome, et) = match fault {
-                    Fault::BadResult => (Outcome::Crash, "wasm.bad_result".to_string()),
-                    Fault::Trap(e) => match e.downcast_ref::<Trap>() {
-                        Some(Trap::OutOfFuel) => (Outcome::Timeout, "wasm.out_of_fuel".into()),
-                        Some(Trap::UnreachableCodeReached) => {
-                            (Outcome::Crash, "wasm.trap.unreachable".into())
-                        }
-                        _ => (Outcome::Crash, "wasm.trap".into()),
-                    },
-                };
+                let (outcome, et) = fault.kind();
                 let report = end(inv, Vec::new(), outcome, &et)?;
                 Ok(WasmResult {
                     outcome,
@@ -364,6 +362,66 @@ impl WasmPlugin {
                     error_type: et,
                 })
             }
+        }
+    }
+
+    /// The guest ABI alone, without an invocation (the conformance
+    /// scenarios use it): `ctx` is an encoded PluginContext. A guest fault
+    /// drops the instance and is [`Called::Fault`].
+    pub fn call(&mut self, ctx: &[u8], input: &[u8]) -> Result<Called, HostError> {
+        if self.live.is_none() {
+            self.live = Some(self.instantiate()?);
+        }
+        let fuel = self.opts.fuel;
+        let live = self.live.as_mut().expect("instantiated");
+        match live.run(fuel, ctx, input) {
+            Ok((status, payload, output)) => Ok(Called::Done {
+                status,
+                payload,
+                output,
+            }),
+            Err(fault) => {
+                self.live = None;
+                Ok(Called::Fault {
+                    error_type: fault.kind().1,
+                })
+            }
+        }
+    }
+}
+
+/// What one [`WasmPlugin::call`] did.
+#[derive(Debug)]
+pub enum Called {
+    /// `ptel_guest_invoke` returned `status`; `payload` and `output` are
+    /// empty when it is negative.
+    Done {
+        /// 0, a plugin error > 0, a PTEL_E_* < 0.
+        status: i32,
+        /// The PluginTelemetry bytes.
+        payload: Vec<u8>,
+        /// The plugin's functional output.
+        output: Vec<u8>,
+    },
+    /// The guest faulted; `error_type` as in PROTOCOL.md, "Sandbox faults".
+    Fault {
+        /// `wasm.trap.*`, `wasm.out_of_fuel` or `wasm.bad_result`.
+        error_type: String,
+    },
+}
+
+impl Fault {
+    /// The outcome and `error.type` of the fault.
+    fn kind(&self) -> (Outcome, String) {
+        match self {
+            Fault::BadResult => (Outcome::Crash, "wasm.bad_result".into()),
+            Fault::Trap(e) => match e.downcast_ref::<Trap>() {
+                Some(Trap::OutOfFuel) => (Outcome::Timeout, "wasm.out_of_fuel".into()),
+                Some(Trap::UnreachableCodeReached) => {
+                    (Outcome::Crash, "wasm.trap.unreachable".into())
+                }
+                _ => (Outcome::Crash, "wasm.trap".into()),
+            },
         }
     }
 }
