@@ -601,6 +601,107 @@ static int gop_aggregator_new(ptel_aggregator **out, uint32_t cardinality, uint3
     o.clock = gop_clock_of(clock);
     return ptel_aggregator_new(out, &o);
 }
+// ---- exporter -------------------------------------------------------------------------
+
+// Exporter options from a record (exporterOptions.record in exporter.go). An
+// empty endpoint keeps the default; an empty path means `fd`.
+static int gop_exporter_new(ptel_exporter **out, const uint8_t *buf, size_t len, gop_clock *clock,
+                            ptel_diag *diag) {
+    gop_rd r = {buf, buf + len, 1};
+    gop_scratch s = {NULL, 0, 0};
+    ptel_exporter_options o;
+    ptel_exporter_options_init(&o);
+    char *path = NULL;
+    int rc = PTEL_E_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!gop_reserve(&r, &s)) goto done;
+    o.kind = gop_rd_u32(&r);
+    ptel_str endpoint = gop_rd_str(&r);
+    if (endpoint.len) o.endpoint = endpoint;
+    o.traces_endpoint = gop_rd_str(&r);
+    o.metrics_endpoint = gop_rd_str(&r);
+    o.headers = gop_rd_str(&r);
+    o.traces_headers = gop_rd_str(&r);
+    o.metrics_headers = gop_rd_str(&r);
+    o.timeout_ms = gop_rd_u32(&r);
+    o.compression = gop_rd_u32(&r);
+    o.service_name = gop_rd_str(&r);
+    o.resource_attributes = gop_rd_str(&r);
+    if (!gop_rd_attrs(&r, &s, &o.resource, &o.resource_count, NULL)) goto done;
+    o.temporality = gop_rd_u32(&r);
+    o.metric_interval_ms = gop_rd_u32(&r);
+    o.self_telemetry = gop_rd_u8(&r) != 0;
+    o.include_invocation_span = gop_rd_u8(&r) != 0;
+    o.max_queue_bytes = gop_rd_u32(&r);
+    o.max_queue_requests = gop_rd_u32(&r);
+    o.max_batch_bytes = gop_rd_u32(&r);
+    o.schedule_delay_ms = gop_rd_u32(&r);
+    o.retry_initial_ms = gop_rd_u32(&r);
+    o.retry_max_ms = gop_rd_u32(&r);
+    o.retry_max_elapsed_ms = gop_rd_u32(&r);
+    ptel_str p = gop_rd_str(&r);
+    o.fd = (int32_t)gop_rd_u32(&r);
+    o.console_flags = gop_rd_u32(&r);
+    if (!r.ok) goto done;
+    if (p.len) {
+        path = malloc(p.len + 1);
+        if (!path) {
+            rc = PTEL_E_NOMEM;
+            goto done;
+        }
+        memcpy(path, p.ptr, p.len);
+        path[p.len] = 0;
+        o.path = path;
+    }
+    o.clock = gop_clock_of(clock);
+    rc = ptel_exporter_new(out, &o, diag);
+done:
+    if (rc == PTEL_E_INVALID_ARGUMENT && !*out && !r.ok)
+        ptel__fail(diag, rc, 0, 0, "malformed options record");
+    free(path);
+    free(s.p);
+    return rc;
+}
+
+// Copies of the environment variables the exporter reads, by ptel_exporter_env.
+typedef struct gop_exporter_env {
+    char *v[PTEL_ENV_COUNT];
+} gop_exporter_env;
+
+static const char *gop_exporter_env_get(void *ud, const char *name) {
+    gop_exporter_env *e = ud;
+    for (int k = 1; k < PTEL_ENV_COUNT; k++)
+        if (strcmp(ptel_exporter_env_name(k), name) == 0) return e->v[k];
+    return NULL;
+}
+
+static void gop_exporter_env_free(gop_exporter_env *e) {
+    if (!e) return;
+    for (int k = 0; k < PTEL_ENV_COUNT; k++) free(e->v[k]);
+    free(e);
+}
+
+// The defaults with the environment applied. `vals` holds the values of
+// variables 1 .. PTEL_ENV_COUNT-1 one after another, `lens` their lengths
+// (-1 = unset). `o` borrows from `*env`: read it, then gop_exporter_env_free.
+static int gop_exporter_options_from_env(ptel_exporter_options *o, gop_exporter_env **env,
+                                         const char *vals, const int64_t *lens, ptel_diag *diag) {
+    ptel_exporter_options_init(o);
+    gop_exporter_env *e = calloc(1, sizeof *e);
+    *env = e;
+    if (!e) return PTEL_E_NOMEM;
+    const char *p = vals;
+    for (int k = 1; k < PTEL_ENV_COUNT; k++) {
+        if (lens[k] < 0) continue;
+        e->v[k] = malloc((size_t)lens[k] + 1);
+        if (!e->v[k]) return PTEL_E_NOMEM;
+        memcpy(e->v[k], p, (size_t)lens[k]);
+        e->v[k][lens[k]] = 0;
+        p += lens[k];
+    }
+    return ptel_exporter_options_from_env(o, gop_exporter_env_get, e, diag);
+}
+
 */
 import "C"
 
@@ -1120,3 +1221,158 @@ func cTraceparentParse(s string) (tid [16]byte, sid [8]byte, flags uint8, err er
 	}
 	return tid, sid, uint8(tp.trace_flags), nil
 }
+
+// ---- exporter ----------------------------------------------------------------------------
+
+func cExporterNew(rec []byte, clock unsafe.Pointer) (unsafe.Pointer, error) {
+	var out *C.ptel_exporter
+	var d C.ptel_diag
+	rc := C.gop_exporter_new(&out, cbytes(rec), C.size_t(len(rec)), (*C.gop_clock)(clock), &d)
+	runtime.KeepAlive(rec)
+	return unsafe.Pointer(out), diagError("new exporter", rc, &d)
+}
+
+func cExporterFree(p unsafe.Pointer) { C.ptel_exporter_free((*C.ptel_exporter)(p)) }
+
+func exporterOptionsFromC(o *C.ptel_exporter_options) ExporterOptions {
+	return ExporterOptions{
+		Kind:                  ExporterKind(o.kind),
+		Endpoint:              goStr(o.endpoint),
+		TracesEndpoint:        goStr(o.traces_endpoint),
+		MetricsEndpoint:       goStr(o.metrics_endpoint),
+		Headers:               goStr(o.headers),
+		TracesHeaders:         goStr(o.traces_headers),
+		MetricsHeaders:        goStr(o.metrics_headers),
+		Timeout:               msDuration(uint32(o.timeout_ms)),
+		Compression:           Compression(o.compression),
+		ServiceName:           goStr(o.service_name),
+		ResourceAttributes:    goStr(o.resource_attributes),
+		Temporality:           TemporalityPreference(o.temporality),
+		MetricInterval:        msDuration(uint32(o.metric_interval_ms)),
+		SelfTelemetry:         bool(o.self_telemetry),
+		IncludeInvocationSpan: bool(o.include_invocation_span),
+		MaxQueueBytes:         uint32(o.max_queue_bytes),
+		MaxQueueRequests:      uint32(o.max_queue_requests),
+		MaxBatchBytes:         uint32(o.max_batch_bytes),
+		ScheduleDelay:         msDuration(uint32(o.schedule_delay_ms)),
+		RetryInitial:          msDuration(uint32(o.retry_initial_ms)),
+		RetryMax:              msDuration(uint32(o.retry_max_ms)),
+		RetryMaxElapsed:       msDuration(uint32(o.retry_max_elapsed_ms)),
+		FD:                    int(o.fd),
+		ConsoleFlags:          uint32(o.console_flags),
+	}
+}
+
+func cExporterDefaults() ExporterOptions {
+	var o C.ptel_exporter_options
+	C.ptel_exporter_options_init(&o)
+	return exporterOptionsFromC(&o)
+}
+
+func cExporterEnvName(v int) string { return C.GoString(C.ptel_exporter_env_name(C.int(v))) }
+
+// cExporterFromEnv applies vals (indexed by ptel_exporter_env; set says which
+// are set) to the defaults.
+func cExporterFromEnv(vals *[cEnvCount]string, set *[cEnvCount]bool) (ExporterOptions, error) {
+	var lens [cEnvCount]C.int64_t
+	all := ""
+	for k := 1; k < cEnvCount; k++ {
+		lens[k] = -1
+		if set[k] {
+			lens[k] = C.int64_t(len(vals[k]))
+			all += vals[k]
+		}
+	}
+	var o C.ptel_exporter_options
+	var env *C.gop_exporter_env
+	var d C.ptel_diag
+	rc := C.gop_exporter_options_from_env(&o, &env, cstr(all), &lens[0], &d)
+	runtime.KeepAlive(all)
+	opts := exporterOptionsFromC(&o)
+	C.gop_exporter_env_free(env)
+	err := diagError("exporter options from environment", rc, &d)
+	if e, ok := err.(*Error); ok && e.Field > 0 && e.Field < cEnvCount {
+		e.Reason = cExporterEnvName(int(e.Field)) + ": " + e.Reason
+	}
+	return opts, err
+}
+
+func cExporterSubmit(exp, inv unsafe.Pointer) error {
+	rc := C.ptel_exporter_submit_invocation((*C.ptel_exporter)(exp), (*C.ptel_invocation)(inv))
+	return diagError("submit invocation", rc, nil)
+}
+
+func cExporterSubmitRequest(exp unsafe.Pointer, metrics bool, req []byte) error {
+	var rc C.int
+	if metrics {
+		rc = C.ptel_exporter_submit_metrics((*C.ptel_exporter)(exp), cbytes(req), C.size_t(len(req)))
+	} else {
+		rc = C.ptel_exporter_submit_traces((*C.ptel_exporter)(exp), cbytes(req), C.size_t(len(req)))
+	}
+	runtime.KeepAlive(req)
+	return diagError("submit request", rc, nil)
+}
+
+func cExporterFlush(exp unsafe.Pointer, deadlineMS uint32, shutdown bool) error {
+	if shutdown {
+		return diagError("shutdown exporter",
+			C.ptel_exporter_shutdown((*C.ptel_exporter)(exp), C.uint32_t(deadlineMS)), nil)
+	}
+	return diagError("flush exporter", C.ptel_exporter_flush((*C.ptel_exporter)(exp), C.uint32_t(deadlineMS)), nil)
+}
+
+func cExporterStats(exp unsafe.Pointer) ExporterStats {
+	var s C.ptel_exporter_stats
+	C.ptel_exporter_get_stats((*C.ptel_exporter)(exp), &s)
+	out := ExporterStats{Invocations: uint64(s.invocations), QueueRequests: uint64(s.queue_requests),
+		QueueBytes: uint64(s.queue_bytes), LastHTTPStatus: uint64(s.last_http_status), raw: s}
+	for k, dst := range []*SignalStats{&out.Traces, &out.Metrics} {
+		g := &s.signals[k]
+		*dst = SignalStats{RequestsSubmitted: uint64(g.requests_submitted),
+			ItemsSubmitted: uint64(g.items_submitted), ItemsSent: uint64(g.items_sent),
+			ExportsOK: uint64(g.exports_ok), ExportsFailed: uint64(g.exports_failed),
+			Retries: uint64(g.retries), QueuedItems: uint64(g.queued_items), QueuedBytes: uint64(g.queued_bytes)}
+		for d := range dst.ItemsDropped {
+			dst.ItemsDropped[d] = uint64(g.items_dropped[d])
+		}
+	}
+	return out
+}
+
+type cExporterStatsRaw = C.ptel_exporter_stats
+
+func cExporterStatsJSON(s *cExporterStatsRaw) string {
+	buf := make([]byte, 1024)
+	for tries := 0; tries < 4; tries++ {
+		var n C.size_t
+		rc := C.ptel_exporter_stats_to_json(s, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n)
+		if rc == 0 {
+			return string(buf[:n])
+		}
+		if rc != C.PTEL_E_BUFFER_TOO_SMALL {
+			break
+		}
+		buf = make([]byte, int(n)+1)
+	}
+	return ""
+}
+
+func cExportDropName(d int) string { return C.GoString(C.ptel_export_drop_name(C.int(d))) }
+
+// cExporterMemoryRequests copies the requests a memory exporter holds for signal.
+func cExporterMemoryRequests(exp unsafe.Pointer, signal uint32) [][]byte {
+	e := (*C.ptel_exporter)(exp)
+	n := int(C.ptel_exporter_memory_count(e, C.uint32_t(signal)))
+	out := make([][]byte, 0, n)
+	for k := 0; k < n; k++ {
+		var data *C.uint8_t
+		var l C.size_t
+		if C.ptel_exporter_memory_get(e, C.uint32_t(signal), C.size_t(k), &data, &l) != 0 {
+			break
+		}
+		out = append(out, C.GoBytes(unsafe.Pointer(data), C.int(l)))
+	}
+	return out
+}
+
+func cExporterMemoryClear(exp unsafe.Pointer) { C.ptel_exporter_memory_clear((*C.ptel_exporter)(exp)) }
