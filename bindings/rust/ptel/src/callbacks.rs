@@ -2,8 +2,9 @@
 //! memory through Rust's global allocator, and the clock and id generator
 //! trait objects. Every callback catches panics: none crosses into C.
 
-use core::ffi::c_void;
+use core::ffi::{CStr, c_char, c_void};
 use std::alloc::{self, Layout};
+use std::ffi::CString;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -205,6 +206,54 @@ pub(crate) fn rust_allocator() -> sys::ptel_allocator {
     sys::ptel_allocator {
         realloc: Some(rust_realloc),
         ud: core::ptr::null_mut(),
+    }
+}
+
+/// A Rust environment lookup (`None` = unset) as a C `ptel_getenv_fn` with
+/// its `ud`: the strings it hands out stay alive until this is dropped, so
+/// keep it past the C call and past any reading of what the call borrowed.
+pub(crate) struct EnvLookup<F> {
+    lookup: F,
+    keep: Vec<CString>,
+}
+
+impl<F: FnMut(&str) -> Option<String>> EnvLookup<F> {
+    pub(crate) fn new(lookup: F) -> EnvLookup<F> {
+        EnvLookup {
+            lookup,
+            keep: Vec::new(),
+        }
+    }
+
+    /// The callback and its `ud` (pointing at `self`, which must not move
+    /// while the C call runs).
+    pub(crate) fn c_fn(&mut self) -> (sys::ptel_getenv_fn, *mut c_void) {
+        (Some(env_getenv::<F>), (self as *mut EnvLookup<F>).cast())
+    }
+}
+
+unsafe extern "C" fn env_getenv<F: FnMut(&str) -> Option<String>>(
+    ud: *mut c_void,
+    name: *const c_char,
+) -> *const c_char {
+    if name.is_null() || ud.is_null() {
+        return core::ptr::null();
+    }
+    // SAFETY: ud is the &mut EnvLookup<F> of c_fn, live for the call; name
+    // is a NUL-terminated string from the core.
+    let (env, name) = unsafe { (&mut *(ud as *mut EnvLookup<F>), CStr::from_ptr(name)) };
+    let found = catch_unwind(AssertUnwindSafe(|| {
+        let value = (env.lookup)(name.to_str().ok()?)?;
+        // A value with a NUL cannot be passed on; it counts as unset.
+        CString::new(value).ok()
+    }));
+    match found {
+        Ok(Some(v)) => {
+            let p = v.as_ptr();
+            env.keep.push(v); // the CString's heap buffer does not move
+            p
+        }
+        _ => core::ptr::null(),
     }
 }
 

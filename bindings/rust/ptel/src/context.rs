@@ -2,17 +2,14 @@
 //! (borrowed), plus the plain values [`SpanContext`], [`Decision`] and
 //! [`Limits`].
 
-use core::ffi::{CStr, c_char, c_void};
 use core::fmt;
 use core::ptr::NonNull;
-use std::ffi::CString;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use ptel_sys as sys;
 
 use crate::attr::c_str;
-use crate::callbacks::rust_allocator;
+use crate::callbacks::{EnvLookup, rust_allocator};
 use crate::error::{Error, ErrorKind, Result, check_diag};
 
 /// Identity of a span as it propagates: trace id, span id, all 8 W3C trace
@@ -474,52 +471,13 @@ impl Context {
     where
         F: FnMut(&str) -> Option<String>,
     {
-        struct Env<F> {
-            lookup: F,
-            keep: Vec<CString>,
-        }
-        unsafe extern "C" fn getenv<F: FnMut(&str) -> Option<String>>(
-            ud: *mut c_void,
-            name: *const c_char,
-        ) -> *const c_char {
-            if name.is_null() {
-                return core::ptr::null();
-            }
-            // SAFETY: ud is the &mut Env<F> passed to ptel_context_from_env,
-            // live for the call; name is a NUL-terminated string from the core.
-            let (env, name) = unsafe { (&mut *(ud as *mut Env<F>), CStr::from_ptr(name)) };
-            let found = catch_unwind(AssertUnwindSafe(|| {
-                let name = name.to_str().ok()?;
-                let value = (env.lookup)(name)?;
-                // A value with a NUL cannot be passed on; it counts as unset.
-                CString::new(value).ok()
-            }));
-            match found {
-                Ok(Some(v)) => {
-                    let p = v.as_ptr();
-                    env.keep.push(v); // keeps the string alive until the call returns
-                    p
-                }
-                _ => core::ptr::null(),
-            }
-        }
-        let mut env = Env {
-            lookup,
-            keep: Vec::new(),
-        };
+        let mut env = EnvLookup::new(lookup);
+        let (getenv, ud) = env.c_fn();
         let mut out = core::ptr::null_mut();
         let mut diag = sys::ptel_diag::default();
         let alloc = rust_allocator();
         // SAFETY: the callback and env live for the call; out and diag are writable.
-        let rc = unsafe {
-            sys::ptel_context_from_env(
-                &mut out,
-                Some(getenv::<F>),
-                &mut env as *mut Env<F> as *mut c_void,
-                &alloc,
-                &mut diag,
-            )
-        };
+        let rc = unsafe { sys::ptel_context_from_env(&mut out, getenv, ud, &alloc, &mut diag) };
         made(rc, out, &diag)
     }
 

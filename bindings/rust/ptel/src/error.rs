@@ -57,6 +57,10 @@ pub enum ErrorKind {
     Io,
     /// `PTEL_E_VALUE`
     Value,
+    /// `PTEL_E_UNSUPPORTED`
+    Unsupported,
+    /// `PTEL_E_TIMEOUT`
+    Timeout,
     /// A status this version of the binding does not know.
     Unknown(i32),
 }
@@ -92,6 +96,8 @@ impl ErrorKind {
             sys::PTEL_E_REJECTED => Rejected,
             sys::PTEL_E_IO => Io,
             sys::PTEL_E_VALUE => Value,
+            sys::PTEL_E_UNSUPPORTED => Unsupported,
+            sys::PTEL_E_TIMEOUT => Timeout,
             other => Unknown(other),
         }
     }
@@ -124,6 +130,8 @@ impl ErrorKind {
             Rejected => sys::PTEL_E_REJECTED,
             Io => sys::PTEL_E_IO,
             Value => sys::PTEL_E_VALUE,
+            Unsupported => sys::PTEL_E_UNSUPPORTED,
+            Timeout => sys::PTEL_E_TIMEOUT,
             Unknown(code) => code,
         }
     }

@@ -651,7 +651,7 @@ impl<'a> InvocationBuilder<'a> {
 /// # Ok::<(), ptel::Error>(())
 /// ```
 pub struct Invocation {
-    raw: NonNull<sys::ptel_invocation>,
+    pub(crate) raw: NonNull<sys::ptel_invocation>,
     _hooks: Option<Box<Hooks>>,
     /// The payload accepted spans point into (kept until drop).
     payload: Option<Vec<u8>>,

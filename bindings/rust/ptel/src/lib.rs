@@ -42,6 +42,32 @@
 //! of many invocations into cumulative streams; [`json::render`] turns any
 //! of the messages into canonical OTLP/JSON.
 //!
+//! ## Export
+//!
+//! [`Exporter`] wraps the core's built-in exporters: OTLP/HTTP (protobuf,
+//! optional gzip, a bounded queue, batching and retries on a background
+//! thread, so a submit never blocks on the network), OTLP/JSON lines,
+//! console and in-memory, configured by [`ExporterOptions`] or the standard
+//! `OTEL_*` variables ([`Exporter::from_env`]). With the `sdk` feature,
+//! [`sdk::Adapter`] hands the telemetry to the host's own
+//! `opentelemetry_sdk` pipeline instead.
+//!
+//! ```
+//! let mut opts = ptel::ExporterOptions::default(); // or Exporter::from_env()
+//! opts.kind = ptel::ExporterKind::Memory;
+//! opts.service_name = "gateway".into();
+//! let exporter = ptel::Exporter::new(&opts)?;
+//! let mut inv = ptel::Invocation::builder().plugin("pii_filter", "1.0.0").begin()?;
+//! let ctx = inv.context().to_context()?;
+//! let mut rec = ptel::Recorder::new(&ctx);
+//! rec.span("pii_filter.scan");
+//! inv.end(rec.finish(), ptel::Outcome::Ok, "")?;
+//! exporter.submit(&inv)?;
+//! exporter.shutdown(std::time::Duration::from_secs(5))?; // flush, then stop
+//! assert_eq!(exporter.stats().traces.items_sent, 2);
+//! # Ok::<(), ptel::Error>(())
+//! ```
+//!
 //! ## Threads
 //!
 //! [`Context`] is immutable: `Send + Sync`. [`Recorder`] is `Send` but not
@@ -69,6 +95,7 @@ mod attr;
 mod callbacks;
 mod context;
 mod error;
+mod exporter;
 mod host;
 pub mod json;
 mod metrics;
@@ -83,6 +110,10 @@ pub use attr::{AttrValue, KeyValue};
 pub use callbacks::{Clock, IdGenerator};
 pub use context::{Context, ContextBuilder, ContextRef, Decision, Limits, SpanContext};
 pub use error::{Error, ErrorKind, Result};
+pub use exporter::{
+    Compression, DropReason, Exporter, ExporterKind, ExporterOptions, ExporterStats, Signal,
+    SignalStats, TemporalityPreference,
+};
 pub use host::{
     Aggregator, AggregatorOptions, AggregatorStats, ExportOptions, HostPolicy, Invocation,
     InvocationBuilder, Outcome, Reason, Report, Temporality, TimePolicy,

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use common::pii_filter;
 use opentelemetry::trace::{
     Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
 };
@@ -24,6 +25,8 @@ use opentelemetry_sdk::trace::{
 };
 use prost::Message;
 use ptel::{KeyValue, Outcome, Recorder};
+
+mod common;
 
 /// A span exporter that keeps what it is given and the resource the
 /// provider set on it.
@@ -79,38 +82,6 @@ fn host(sampler: Sampler) -> Host {
         metrics,
         adapter,
     }
-}
-
-/// The plugin workload of the adapter example (contract item 2).
-fn pii_filter(ctx: &ptel::Context) -> Vec<u8> {
-    let mut rec = Recorder::new(ctx);
-    {
-        let detections = rec
-            .i64_counter("pii.detections")
-            .with_unit("{detection}")
-            .build();
-        let inflight = rec
-            .i64_up_down_counter("pii.inflight")
-            .with_unit("{request}")
-            .build();
-        let buffer = rec.i64_gauge("pii.buffer.size").with_unit("By").build();
-        let duration = rec
-            .f64_histogram("pii.scan.duration")
-            .with_unit("ms")
-            .build();
-        let scan = rec.span("pii_filter.scan");
-        scan.set_attribute("pii.count", 2);
-        {
-            let redact = scan.child("pii_filter.redact").start();
-            redact.add_event("pii.detected", &[KeyValue::new("pii.kind", "email")]);
-        }
-        detections.add(2, &[KeyValue::new("pii.kind", "email")]);
-        inflight.add(1, &[]);
-        buffer.record(128, &[]);
-        duration.record(1.5, &[]);
-        duration.record(7.0, &[]);
-    }
-    rec.finish().to_vec()
 }
 
 fn decode_traces(inv: &ptel::Invocation) -> Vec<(String, String, pbt::Span)> {
