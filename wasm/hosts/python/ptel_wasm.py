@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import ptel
 import wasmtime
+from wasmtime import _ffi as ffi  # the C API's ctypes bindings, for _Export
 
 ABI_VERSION = 1
 DETERMINISTIC = 1
@@ -46,6 +47,47 @@ class Result:
     """the PluginTelemetry bytes the guest returned (empty after a fault)"""
     error_type: str = ""
     """``error.type`` of a failed invocation: wasm.trap, wasm.out_of_fuel, ..."""
+
+
+class _Export:
+    """A guest export of i32 parameters and at most one i32 result, called
+    through wasmtime's ``wasmtime_func_call_unchecked`` with one argument
+    array made once. ``wasmtime.Func.__call__`` re-reads and re-checks the
+    function's type and converts every argument on each call (about 70 us a
+    call on the development machine), which was most of this host's
+    boundary cost. Relies on the internals of the pinned wasmtime-py
+    (requirements-dev.txt); the fault tests notice a change."""
+
+    def __init__(self, store: wasmtime.Store, func: wasmtime.Func) -> None:
+        ty = func.type(store)
+        i32 = wasmtime.ValType.i32()
+        if any(t != i32 for t in [*ty.params, *ty.results]) or len(ty.results) > 1:
+            raise AbiError(f"export of type {ty} is not (i32...) -> i32?")
+        self._store = store  # keeps the context pointer valid
+        self._ctx = store._context()
+        self._func = ctypes.byref(func._func)
+        self._ref = func
+        self._vals = (ffi.wasmtime_val_raw * max(len(ty.params), len(ty.results), 1))()
+        self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+
+    def __call__(self, *args: int) -> int:
+        """The i32 result as unsigned (0 when there is none)."""
+        vals = self._vals
+        for i, a in enumerate(args):
+            vals[i].i32 = a  # ctypes wraps u32 into the i32 bit pattern
+        err = ffi.wasmtime_func_call_unchecked(self._ctx, self._func, vals, len(vals),
+                                               ctypes.byref(self._trap))
+        if self._trap:
+            trap = wasmtime.Trap._from_ptr(self._trap)
+            self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+            raise trap
+        if err:
+            raise wasmtime.WasmtimeError._from_ptr(err)
+        return vals[0].i32 & 0xFFFFFFFF
+
+
+def _signed(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v
 
 
 class WasmPlugin:
@@ -81,16 +123,31 @@ class WasmPlugin:
         missing = [n for n in _EXPORTS if n not in ex]
         if missing:
             raise AbiError(f"missing exports: {', '.join(missing)}")
-        self._store, self._ex = store, ex
-        self._mem: wasmtime.Memory = ex["memory"]
+        mem = ex["memory"]
+        if not isinstance(mem, wasmtime.Memory):
+            raise AbiError("export memory is not a memory")
+        self._store, self._mem = store, mem
+        self._mem_len, self._mem_addr = -1, 0
+
+        def export(name: str) -> _Export:
+            f = ex[name]
+            if not isinstance(f, wasmtime.Func):
+                raise AbiError(f"export {name} is not a function")
+            return _Export(store, f)
+
         if "_initialize" in ex:
-            ex["_initialize"](store)
-        version = ex["ptel_guest_abi_version"](store)
+            export("_initialize")()
+        version = _signed(export("ptel_guest_abi_version")())
         if version != ABI_VERSION:
             raise AbiError(f"guest ABI version {version}, host knows {ABI_VERSION}")
-        if ex["ptel_guest_configure"](store, self._flags) != 0:
+        if export("ptel_guest_configure")(self._flags) != 0:
             raise AbiError("ptel_guest_configure refused the flags")
-        self._scratch = ex["ptel_guest_alloc"](store, 8)
+        self._alloc = export("ptel_guest_alloc")
+        self._free = export("ptel_guest_free")
+        self._invoke = export("ptel_guest_invoke")
+        self._result = export("ptel_guest_result")
+        self._output = export("ptel_guest_output")
+        self._scratch = self._call(self._alloc, 8)
         self._buf, self._buf_cap = 0, 0
         if not self._scratch:
             raise AbiError("ptel_guest_alloc failed")
@@ -98,25 +155,35 @@ class WasmPlugin:
     def _reserve(self, n: int) -> int:
         """A guest buffer of at least n bytes for the context and the input,
         kept between invocations."""
-        st, ex = self._store, self._ex
         if n > self._buf_cap:
             if self._buf:
-                ex["ptel_guest_free"](st, self._buf, self._buf_cap)
+                self._call(self._free, self._buf, self._buf_cap)
                 self._buf, self._buf_cap = 0, 0
             cap = max(n, 256)
-            ptr = ex["ptel_guest_alloc"](st, cap)
+            ptr = self._call(self._alloc, cap)
             if not ptr:
                 raise MemoryError("guest allocation failed")
             self._buf, self._buf_cap = ptr, cap
         return self._buf
 
+    def _call(self, fn: _Export, *args: int) -> int:
+        """Call a guest export. Its memory may grow and move during the
+        call, never between calls: where it is is looked up again on the
+        next access (two C calls saved per call that is not followed by one)."""
+        self._mem_len = -1
+        return fn(*args)
+
     def _base(self, offset: int, n: int) -> int:
         """The host address of guest bytes [offset, offset + n), bounds-checked
         (wasmtime's Memory.read copies byte by byte; this is one memcpy)."""
-        st = self._store
-        if offset + n > self._mem.data_len(st):
+        if self._mem_len < 0:
+            st = self._store
+            assert st is not None
+            self._mem_len = self._mem.data_len(st)
+            self._mem_addr = ctypes.addressof(self._mem.data_ptr(st).contents)
+        if offset + n > self._mem_len:
             raise _Garbage(f"[{offset}, {offset + n}) outside guest memory")
-        return ctypes.addressof(self._mem.data_ptr(st).contents) + offset
+        return self._mem_addr + offset
 
     def _read(self, offset: int, n: int) -> bytes:
         return ctypes.string_at(self._base(offset, n), n) if n else b""
@@ -125,8 +192,8 @@ class WasmPlugin:
         if data:
             ctypes.memmove(self._base(offset, len(data)), data, len(data))
 
-    def _read_pair(self, fn: str) -> tuple[int, bytes]:
-        rc = self._ex[fn](self._store, self._scratch, self._scratch + 4)
+    def _read_pair(self, fn: _Export) -> tuple[int, bytes]:
+        rc = _signed(self._call(fn, self._scratch, self._scratch + 4))
         if rc != 0:
             return rc, b""
         ptr, n = struct.unpack("<II", self._read(self._scratch, 8))
@@ -137,19 +204,18 @@ class WasmPlugin:
         ``wasmtime.Trap``, ``_Garbage`` or ``MemoryError`` for a fault."""
         if self._store is None:
             self._instantiate()
-        st, ex = self._store, self._ex
-        assert st is not None
-        st.set_fuel(self._fuel)
+        assert self._store is not None
+        self._store.set_fuel(self._fuel)
         base = self._reserve(len(ctx) + len(data))
         self._write(base, ctx)
         self._write(base + len(ctx), data)
-        status = ex["ptel_guest_invoke"](st, base, len(ctx), base + len(ctx), len(data))
+        status = _signed(self._call(self._invoke, base, len(ctx), base + len(ctx), len(data)))
         if status < 0:
             return status, b"", b""
-        rc, payload = self._read_pair("ptel_guest_result")
+        rc, payload = self._read_pair(self._result)
         if rc != 0:
             raise _Garbage(f"ptel_guest_result returned {rc} after success")
-        _, output = self._read_pair("ptel_guest_output")
+        _, output = self._read_pair(self._output)
         return status, payload, output
 
     def call(self, context: bytes, data: bytes = b"") -> tuple[int, bytes, bytes]:
