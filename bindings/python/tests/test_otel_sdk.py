@@ -498,3 +498,48 @@ def _varint(n: int) -> bytes:
         out.append(b | (0x80 if n else 0))
         if not n:
             return bytes(out)
+
+
+def test_demo_program_exports_over_otlp_http() -> None:
+    """The example as the collector test runs it, against a loopback
+    receiver: exit 0, one trace_id line, every span and metric posted."""
+    import os
+    import subprocess
+    import sys
+
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    from test_exporter import Receiver
+
+    receiver = Receiver()
+    try:
+        env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+                   OTEL_SERVICE_NAME="adapter-demo")
+        run = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "adapters" / "python" / "adapter_demo.py")],
+            env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        receiver.stop()
+    assert run.returncode == 0, run.stderr
+    (line,) = run.stdout.splitlines()
+    assert line.startswith("trace_id=") and len(line) == 9 + 32
+    spans = [(ss.scope.name, s.name, s.trace_id.hex())
+             for path, _, body in receiver.posts if path == "/v1/traces"
+             for rs in ExportTraceServiceRequest.FromString(body).resource_spans
+             for ss in rs.scope_spans for s in ss.spans]
+    names = {kv.value.string_value for path, _, body in receiver.posts if path == "/v1/traces"
+             for rs in ExportTraceServiceRequest.FromString(body).resource_spans
+             for kv in rs.resource.attributes if kv.key == "service.name"}
+    assert names == {"adapter-demo"}
+    assert sorted(spans) == sorted([("pii_filter", "pii_filter.redact", line[9:]),
+                                    ("pii_filter", "pii_filter.scan", line[9:]),
+                                    ("ptel", "plugin.execute", line[9:]),
+                                    ("gateway", "gateway.request", line[9:])])
+    metrics = [(sm.scope.name, m.name) for path, _, body in receiver.posts
+               if path == "/v1/metrics"
+               for rm in ExportMetricsServiceRequest.FromString(body).resource_metrics
+               for sm in rm.scope_metrics for m in sm.metrics]
+    assert metrics == [("pii_filter", "pii.detections"), ("pii_filter", "pii.inflight"),
+                       ("pii_filter", "pii.buffer.size"), ("pii_filter", "pii.scan.duration")]
