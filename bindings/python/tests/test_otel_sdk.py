@@ -38,7 +38,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision, Sampler, Samp
 import ptel
 from ptel.otel_sdk import SdkAdapter, replay_histogram
 
-from conftest import ROOT
+from conftest import ROOT, make_context
 
 RESOURCE = Resource.create({"service.name": "gateway", "deployment.environment": "test"})
 DEFAULT_BOUNDS = [0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0,
@@ -328,8 +328,15 @@ def test_hostile_payload_never_raises(host: Host) -> None:
     for payload in (b"\xff" * 40, b"\x08\x01\x12\x05abc", bytes(range(256))):
         inv = host.adapter.begin("p")
         report = inv.end(payload)
-        assert report.rejected or report.spans_dropped >= 0
-    assert [s.name for s in host.spans.get_finished_spans()] == ["plugin.execute"] * 3
+        assert report.rejected and report.spans_accepted == 0
+    # spans of another trace (a forged or replayed payload) never reach the SDK
+    inv = host.adapter.begin("p")
+    rec = ptel.Recorder(make_context())
+    with rec.span("forged"):
+        pass
+    report = inv.end(rec.finish())
+    assert report.reasons == {"trace_id_mismatch": 1} and report.spans_accepted == 0
+    assert [s.name for s in host.spans.get_finished_spans()] == ["plugin.execute"] * 4
     assert host.adapter.stats.spans == 0
 
 
