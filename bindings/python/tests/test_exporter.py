@@ -270,3 +270,17 @@ def test_otlp_http_rejected_is_counted() -> None:
         receiver.stop()
     assert s.last_http_status == 400
     assert s.traces.dropped["rejected"] == 3 and s.traces.exports_failed == 1
+
+
+def test_clock_stamps_the_metric_cycles() -> None:
+    from conftest import TIME_BASE, StepClock
+
+    clock = StepClock()
+    with ptel.Exporter("memory", clock=clock) as exporter:
+        exporter.submit(invocation())
+        exporter.flush(1000)
+        (request,) = exporter.memory(ptel.ExportSignal.METRICS)
+    req = ExportMetricsServiceRequest.FromString(request)
+    times = {getattr(m, m.WhichOneof("data")).data_points[0].time_unix_nano
+             for rm in req.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert times == {TIME_BASE}
