@@ -284,3 +284,29 @@ def test_clock_stamps_the_metric_cycles() -> None:
     times = {getattr(m, m.WhichOneof("data")).data_points[0].time_unix_nano
              for rm in req.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert times == {TIME_BASE}
+
+
+def test_console_prints_the_cli_trace_tree(tmp_path: Path) -> None:
+    """The console kind renders with the core's console renderer: its trace
+    tree is what `ptel tree` prints for the same request."""
+    import os
+    import subprocess
+
+    from conftest import ROOT
+
+    cli = Path(os.environ.get("PTEL_CLI", ROOT / "build" / "bin" / "ptel"))
+    if not cli.exists():
+        pytest.skip(f"{cli} not built (make build, or set PTEL_CLI)")
+    inv = invocation()
+    out = tmp_path / "console.txt"
+    with out.open("wb") as f:
+        with ptel.Exporter("console", fd=f.fileno(), self_telemetry=False, **OPTIONS) as e:
+            e.submit(inv)
+    text = out.read_text()
+    request = tmp_path / "traces.bin"
+    request.write_bytes(inv.export_traces(RESOURCE))
+    tree = subprocess.run([str(cli), "tree", str(request)], capture_output=True, text=True,
+                          check=True).stdout
+    assert text.startswith(tree)
+    metrics = text[len(tree):]
+    assert "pii.detections" in metrics and "pii.scan.duration" in metrics
