@@ -49,6 +49,7 @@ static void *export_dl_open(const char *const *names) {
 }
 
 static void export_curl_load_once(void) {
+    export_curl_error = "libcurl not loaded";
     static const char *const names[] = {"libcurl.so.4", "libcurl.4.dylib", "libcurl.so", NULL};
     void *lib = export_dl_open(names);
     if (!lib) {
@@ -79,7 +80,6 @@ static void export_curl_load_once(void) {
 }
 
 const ptel__curl_api *ptel__curl_load(const char **why) {
-    export_curl_error = "libcurl not loaded";
     pthread_once(&export_curl_once, export_curl_load_once);
     if (export_curl_error) {
         *why = export_curl_error;
@@ -188,6 +188,7 @@ static struct {
 } export_zlib;
 
 static void export_zlib_load_once(void) {
+    export_zlib_error = "zlib not loaded";
     static const char *const names[] = {"libz.so.1", "libz.1.dylib", "libz.so", NULL};
     void *lib = export_dl_open(names);
     if (!lib) {
@@ -210,7 +211,6 @@ static void export_zlib_load_once(void) {
 }
 
 bool ptel__zlib_load(const char **why) {
-    export_zlib_error = "zlib not loaded";
     pthread_once(&export_zlib_once, export_zlib_load_once);
     if (export_zlib_error) *why = export_zlib_error;
     return export_zlib_error == NULL;

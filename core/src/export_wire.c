@@ -52,6 +52,7 @@ int ptel__export_count_items(uint32_t signal, const uint8_t *p, size_t n, uint64
     static const uint32_t kinds[5] = {5, 7, 9, 10, 11};
     static const uint32_t metric_path[3] = {1, 2, 2};
     *items = 0;
+    if (n == 0) return 0; /* p may be NULL */
     if (signal == PTEL_EXPORT_SIGNAL_TRACES)
         return export_count_level(p, p, n, path, 2, &span, 1, false, items, diag);
     return export_count_level(p, p, n, metric_path, 3, kinds, 5, true, items, diag);
@@ -59,6 +60,7 @@ int ptel__export_count_items(uint32_t signal, const uint8_t *p, size_t n, uint64
 
 void ptel__export_parse_response(const uint8_t *p, size_t n, uint64_t *rejected) {
     *rejected = 0;
+    if (n == 0) return; /* p may be NULL */
     ptel__reader r;
     ptel__reader_init(&r, p, p, n);
     ptel__field f;

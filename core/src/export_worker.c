@@ -111,7 +111,10 @@ static void export_send(ptel_exporter *exp, uint32_t s, uint64_t items) {
             ptel__export_wait(exp, &exp->wake, until);
         }
         pthread_mutex_unlock(&exp->mu);
-        if (cut) break;
+        if (cut) {
+            cause = PTEL_EXPORT_DROP_SHUTDOWN;
+            break;
+        }
     }
     pthread_mutex_lock(&exp->mu);
     ptel__export_drop(exp, s, cause, items);
