@@ -13,6 +13,7 @@ GENERATED := bindings/python/ptel/_cdef.h bindings/python/ptel/_generated.py \
              bindings/go/zz_generated.go bindings/rust/ptel-sys/src/bindings.rs
 
 .PHONY: all build test test-c test-asan headertest check-format format demo bench fuzz \
+        test-gateway cli \
         bootstrap clean venv generate check-generated
 .PHONY: test-rust bench-rust
 .PHONY: test-python bench-python
@@ -88,12 +89,32 @@ bench-python: venv
 GATEWAY = $(BUILD)/gateway
 GATEWAY_PY = $(PY) examples/gateway/gateway.py --plugins $(GATEWAY) --cli $(BUILD)/bin/ptel \
              --wasm-dir $(BUILD)/wasm
-demo: build $(VENV)/.ptel-installed $(BUILD)/wasm/.built
+demo: cli $(VENV)/.ptel-installed $(BUILD)/wasm/.built
 	@bash examples/gateway/build.sh $(GATEWAY)
 	@$(GATEWAY_PY) --out out
 	@echo
 	@echo "== WASM plugins under the Python wasmtime host"
 	@$(WASM_PY) $(PY) wasm/hosts/python/demo.py
+
+# The gateway's tests (examples/gateway/tests): run the demo and check what
+# it exported, then the host's handling of misbehaving subprocess plugins;
+# plus the plugins' own format, lint and unit checks.
+GATEWAY_RS = --manifest-path examples/gateway/plugins/rust/secrets_detector/Cargo.toml
+test-gateway: cli $(VENV)/.ptel-installed $(BUILD)/wasm/.built
+	@bash examples/gateway/build.sh $(GATEWAY)
+	@out=$$($(GO)fmt -l examples/gateway) && [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
+	@$(GO) vet ./examples/gateway/...
+	@cargo fmt --check $(GATEWAY_RS)
+	@CARGO_TARGET_DIR=$(GATEWAY)/rust cargo test -q --release --locked $(GATEWAY_RS)
+	@$(PY) -m mypy --strict --cache-dir $(BUILD)/python/mypy-gateway --ignore-missing-imports \
+	  examples/gateway/*.py examples/gateway/plugins/python/*.py examples/gateway/tests/*.py
+	@PTEL_GATEWAY_PLUGINS=$(GATEWAY) PTEL_CLI=$(BUILD)/bin/ptel PTEL_WASM_DIR=$(BUILD)/wasm \
+	  $(PY) -m pytest -q -p no:cacheprovider examples/gateway/tests
+
+# Only the ptel tool (the demo prints its trees with `ptel tree`).
+cli: bootstrap
+	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target ptel_cli
 
 # The Python package, reinstalled only when it or the core changed.
 PY_PKG_SOURCES = setup.py pyproject.toml $(wildcard bindings/python/ptel/*.py \
@@ -185,12 +206,17 @@ test-wasm: wasm venv
 	@$(WASM_PY) $(PY) -m pytest -q -p no:cacheprovider wasm/hosts/python
 	@cd wasm/hosts/go && out=$$($(GO)fmt -l .) && [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
 	@cd wasm/hosts/go && $(GO) vet ./... && PTEL_WASM_DIR=$(abspath $(BUILD)/wasm) $(GO) test -count=1 ./...
+	@$(PY) -m mypy --strict --cache-dir $(BUILD)/python/mypy-wasm wasm/hosts/python/ptel_wasm.py \
+	  wasm/hosts/python/scenarios_wasm.py
+	@$(WASM_RS_TEST)
 
 bench-wasm: wasm venv
 	@$(PY_INSTALL)
 	@$(WASM_PY) $(PY) wasm/hosts/python/bench_wasm.py
 	@cd wasm/hosts/go && PTEL_WASM_DIR=$(abspath $(BUILD)/wasm) $(GO) test -run '^$$' -bench . \
 	  -benchmem ./...
+	@cd wasm/hosts/rust && PTEL_WASM_DIR=$(abspath $(BUILD)/wasm) cargo run -q --locked --release \
+	  --example bench_wasm
 
 # The conformance suite (conformance/README.md): check that the committed
 # vectors match their authoring scripts and the C core, check them against
@@ -210,7 +236,11 @@ demo-wasm: wasm venv
 	@$(PY_INSTALL)
 	@$(WASM_PY) $(PY) wasm/hosts/python/demo.py
 
-# The Rust host (wasm/hosts/rust, its own Cargo workspace). Not part of
-# `make test`: building wasmtime takes about 8 minutes on 2 cores.
+# The Rust host (wasm/hosts/rust, its own Cargo workspace and target
+# directory, so wasmtime is built once and cached there: a few minutes the
+# first time, with default features off and no debug info). Part of
+# test-wasm; test-wasm-rust runs it alone.
+WASM_RS_TEST = cd wasm/hosts/rust && cargo fmt --check && \
+  PTEL_WASM_DIR=$(abspath $(BUILD)/wasm) cargo test -q --locked
 test-wasm-rust: wasm
-	@cd wasm/hosts/rust && cargo fmt --check && PTEL_WASM_DIR=$(abspath $(BUILD)/wasm) cargo test
+	@$(WASM_RS_TEST)
