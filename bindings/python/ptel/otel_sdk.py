@@ -83,6 +83,8 @@ from opentelemetry.trace import SpanContext as OtelSpanContext
 from opentelemetry.trace import TraceFlags, TraceState
 
 from ._generated import Decision, Outcome
+from ._generated import Status as PtelStatus
+from ._native import raise_status
 from ._types import SpanContext
 from .context import Context, _baggage_header
 from .host import HostPolicy, Invocation, Report
@@ -500,6 +502,7 @@ class SdkInvocation:
         """an OpenTelemetry context with the invocation span current"""
         self._lock = threading.Lock()
         self._report: Report | None = None
+        self._ended = False
         self._token: object | None = None
 
     @property
@@ -518,10 +521,13 @@ class SdkInvocation:
         invocation span with the core's attributes, status and end time.
         Raises ``ptel.StateError`` when called twice."""
         with self._lock:
-            report = self.invocation.end(payload, outcome, error_type)
-            self._report = report
+            if self._ended:
+                raise_status(PtelStatus.E_STATE)
+            self._ended = True
             host: PbSpan | None = None
-            try:
+            try:  # the SDK span ends whatever happens, as a native span would
+                report = self.invocation.end(payload, outcome, error_type)
+                self._report = report
                 host = self.adapter._emit_spans(self.invocation, self.span)
                 if host is not None and self.span.is_recording():
                     self.span.set_attributes(_attrs(host.attributes))
@@ -542,7 +548,7 @@ class SdkInvocation:
         if self._token is not None:
             detach(self._token)  # type: ignore[arg-type]
             self._token = None
-        if self._report is None:
+        if not self._ended:
             if exc_type is None:
                 self.end(b"")
             else:

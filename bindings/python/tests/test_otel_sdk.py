@@ -550,3 +550,15 @@ def test_demo_program_exports_over_otlp_http() -> None:
                for sm in rm.scope_metrics for m in sm.metrics]
     assert metrics == [("pii_filter", "pii.detections"), ("pii_filter", "pii.inflight"),
                        ("pii_filter", "pii.buffer.size"), ("pii_filter", "pii.scan.duration")]
+
+
+def test_sdk_span_ends_when_end_fails(host: Host) -> None:
+    inv = host.adapter.begin("p")
+    with pytest.raises(ptel.InvalidArgumentError):
+        inv.end(b"", ptel.Outcome.ERROR, "\ud800")  # not UTF-8
+    assert [s.name for s in host.spans.get_finished_spans()] == ["plugin.execute"]
+    with pytest.raises(ptel.StateError):
+        inv.end(b"")
+    with inv:  # leaving the block does not end it again
+        pass
+    assert len(host.spans.get_finished_spans()) == 1
