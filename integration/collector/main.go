@@ -2,9 +2,16 @@
 // integration test needs: the OTLP receiver and the contrib file exporter,
 // assembled from the collector's official Go modules the way the collector
 // builder (ocb) would, so the test runs against the real receiver code.
+//
+// Its own internal telemetry is a logger to stderr and no-op meter and
+// tracer providers instead of the standard otelconftelemetry: that one
+// would serve metrics on a fixed port (a clash between parallel runs) and
+// pulls in cloud resource detectors and a Kubernetes client that more than
+// double a cold build.
 package main
 
 import (
+	"context"
 	"log"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
@@ -16,8 +23,25 @@ import (
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
-	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+	"go.opentelemetry.io/collector/service/telemetry"
+	"go.uber.org/zap"
 )
+
+// telemetryConfig is the `service.telemetry` section: none is accepted.
+type telemetryConfig struct{}
+
+func stderrLogger(_ context.Context, _ telemetry.LoggerSettings, _ component.Config) (
+	*zap.Logger, component.ShutdownFunc, error,
+) {
+	cfg := zap.NewProductionConfig()
+	cfg.Level = zap.NewAtomicLevelAt(zap.WarnLevel)
+	cfg.Encoding = "console"
+	logger, err := cfg.Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	return logger, func(context.Context) error { _ = logger.Sync(); return nil }, nil
+}
 
 func factories() (otelcol.Factories, error) {
 	receivers, err := otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory())
@@ -31,7 +55,9 @@ func factories() (otelcol.Factories, error) {
 	return otelcol.Factories{
 		Receivers: receivers,
 		Exporters: exporters,
-		Telemetry: otelconftelemetry.NewFactory(),
+		Telemetry: telemetry.NewFactory(
+			func() component.Config { return &telemetryConfig{} },
+			telemetry.WithCreateLogger(stderrLogger)),
 	}, nil
 }
 

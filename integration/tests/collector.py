@@ -25,12 +25,6 @@ exporters:
     path: {path}
     flush_interval: 50ms
 service:
-  telemetry:
-    # No internal metrics server: it would listen on a fixed port.
-    metrics:
-      level: none
-    logs:
-      level: warn
   pipelines:
     traces:
       receivers: [otlp]
