@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "dd326a1387d8c1c495f144ec115d44398ff587f1d09fc91ad54c991cb440818b"
+const coreHash = "c3f3531c1f45fe3c79ae0b93f5f760904cc5097150ea671f7659e62c56508334"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"

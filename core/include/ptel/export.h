@@ -51,7 +51,7 @@
  * (`ptel_reason_name`), what the host received, accepted and dropped, and its
  * own export outcomes, and exports them as cumulative metrics of the scope
  * "ptel" with the exporter's resource on every metric cycle (unless
- * `self_telemetry` is false). PROTOCOL.md ("Host self-telemetry") lists them:
+ * `self_telemetry` is false).  PROTOCOL.md §7.6 lists them:
  * ptel.host.invocations, ptel.host.spans.received/.accepted/.dropped,
  * ptel.host.points.received/.accepted/.dropped, ptel.exporter.requests,
  * ptel.exporter.items.sent, ptel.exporter.items.dropped,
@@ -126,7 +126,7 @@ typedef struct ptel_exporter_options {
     ptel_str headers;
     ptel_str traces_headers;  /**< as `headers`, traces only; a key here replaces the same key */
     ptel_str metrics_headers; /**< as `headers`, metrics only */
-    uint32_t timeout_ms;      /**< per request; default 10000 */
+    uint32_t timeout_ms;      /**< per request; default (and 0) 10000 */
     uint32_t compression;     /**< ptel_compression; default NONE */
 
     /* Resource */
@@ -139,18 +139,21 @@ typedef struct ptel_exporter_options {
 
     /* Metrics */
     uint32_t temporality;         /**< ptel_temporality_preference; default CUMULATIVE */
-    uint32_t metric_interval_ms;  /**< OTLP/HTTP metric cycle; default 60000; flush also runs one */
+    uint32_t metric_interval_ms;  /**< OTLP/HTTP metric cycle; default 60000; 0 = only at
+                                       flush and shutdown, which always run one */
     bool self_telemetry;          /**< export ptel.host.* / ptel.exporter.* metrics; default true */
     bool include_invocation_span; /**< as ptel_export_options; default true */
 
     /* Queue and batching (OTLP/HTTP) */
-    uint32_t max_queue_bytes;    /**< default 8 MiB */
-    uint32_t max_queue_requests; /**< default 2048 */
-    uint32_t max_batch_bytes;    /**< one POST carries at most this much (or one larger
-                                      request alone); default 1 MiB */
-    uint32_t schedule_delay_ms;  /**< longest wait before a queued request is sent; default 1000 */
-    uint32_t retry_initial_ms;   /**< first backoff bound; default 1000 */
-    uint32_t retry_max_ms;       /**< largest backoff bound; default 30000 */
+    uint32_t max_queue_bytes;      /**< default (and 0) 8 MiB */
+    uint32_t max_queue_requests;   /**< default (and 0) 2048 */
+    uint32_t max_batch_bytes;      /**< one POST carries at most this much (or one larger
+                                        request alone); default (and 0) 1 MiB; a full
+                                        batch leaves at once */
+    uint32_t schedule_delay_ms;    /**< longest wait before a queued request is sent;
+                                        default 1000; 0 = at once */
+    uint32_t retry_initial_ms;     /**< first backoff bound; default (and 0) 1000 */
+    uint32_t retry_max_ms;         /**< largest backoff bound; default (and 0) 30000 */
     uint32_t retry_max_elapsed_ms; /**< give up a batch this long after its first attempt;
                                         default 60000; 0 = no retries */
 

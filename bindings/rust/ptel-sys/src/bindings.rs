@@ -1194,7 +1194,7 @@ pub struct ptel_exporter_options {
     pub traces_headers: ptel_str,
     /// as `headers`, metrics only
     pub metrics_headers: ptel_str,
-    /// per request; default 10000
+    /// per request; default (and 0) 10000
     pub timeout_ms: u32,
     /// ptel_compression; default NONE
     pub compression: u32,
@@ -1210,26 +1210,33 @@ pub struct ptel_exporter_options {
     pub resource_count: usize,
     /// ptel_temporality_preference; default CUMULATIVE
     pub temporality: u32,
-    /// OTLP/HTTP metric cycle; default 60000; flush also runs one
+    /// ```text
+    /// OTLP/HTTP metric cycle; default 60000; 0 = only at
+    /// flush and shutdown, which always run one
+    /// ```
     pub metric_interval_ms: u32,
     /// export ptel.host.* / ptel.exporter.* metrics; default true
     pub self_telemetry: bool,
     /// as ptel_export_options; default true
     pub include_invocation_span: bool,
-    /// default 8 MiB
+    /// default (and 0) 8 MiB
     pub max_queue_bytes: u32,
-    /// default 2048
+    /// default (and 0) 2048
     pub max_queue_requests: u32,
     /// ```text
     /// one POST carries at most this much (or one larger
-    /// request alone); default 1 MiB
+    /// request alone); default (and 0) 1 MiB; a full
+    /// batch leaves at once
     /// ```
     pub max_batch_bytes: u32,
-    /// longest wait before a queued request is sent; default 1000
+    /// ```text
+    /// longest wait before a queued request is sent;
+    /// default 1000; 0 = at once
+    /// ```
     pub schedule_delay_ms: u32,
-    /// first backoff bound; default 1000
+    /// first backoff bound; default (and 0) 1000
     pub retry_initial_ms: u32,
-    /// largest backoff bound; default 30000
+    /// largest backoff bound; default (and 0) 30000
     pub retry_max_ms: u32,
     /// ```text
     /// give up a batch this long after its first attempt;
