@@ -87,8 +87,7 @@ bench-python: venv
 # and prints the trace tree; then the WASM plugins under wasmtime. Every step
 # is skipped when its sources did not change, so a warm run takes seconds.
 GATEWAY = $(BUILD)/gateway
-GATEWAY_PY = $(PY) examples/gateway/gateway.py --plugins $(GATEWAY) --cli $(BUILD)/bin/ptel \
-             --wasm-dir $(BUILD)/wasm
+GATEWAY_PY = $(PY) examples/gateway/gateway.py --plugins $(GATEWAY) --wasm-dir $(BUILD)/wasm
 demo: cli $(VENV)/.ptel-installed $(BUILD)/wasm/.built
 	@bash examples/gateway/build.sh $(GATEWAY)
 	@$(GATEWAY_PY) --out out
@@ -108,7 +107,7 @@ test-gateway: cli $(VENV)/.ptel-installed $(BUILD)/wasm/.built
 	@CARGO_TARGET_DIR=$(GATEWAY)/rust cargo test -q --release --locked $(GATEWAY_RS)
 	@$(PY) -m mypy --strict --cache-dir $(BUILD)/python/mypy-gateway --ignore-missing-imports \
 	  examples/gateway/*.py examples/gateway/plugins/python/*.py examples/gateway/tests/*.py
-	@PTEL_GATEWAY_PLUGINS=$(GATEWAY) PTEL_CLI=$(BUILD)/bin/ptel PTEL_WASM_DIR=$(BUILD)/wasm \
+	@PTEL_GATEWAY_PLUGINS=$(GATEWAY) PTEL_WASM_DIR=$(BUILD)/wasm \
 	  $(PY) -m pytest -q -p no:cacheprovider examples/gateway/tests
 
 # Only the ptel tool (the demo prints its trees with `ptel tree`).

@@ -4,7 +4,7 @@ subprocesses, each recording its own spans and metrics with ptel; the host
 validates every payload, aggregates the metrics and exports (see
 examples/gateway/README.md).
 
-    python examples/gateway/gateway.py [--plugins build/gateway] [--out out]
+    python examples/gateway/gateway.py [--plugins build/gateway] [--out out] [--pii wasm]
 """
 
 from __future__ import annotations
@@ -87,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plugins", type=Path, default=Path("build/gateway"),
                     help="directory of the built plugins (examples/gateway/build.sh)")
     ap.add_argument("--out", type=Path, default=Path("out"))
-    ap.add_argument("--cli", default="build/bin/ptel", help="the ptel tool, for the tree")
     ap.add_argument("--pii", choices=("native", "wasm"), default="native",
                     help="run the C PII filter as a native library or as WASM")
     ap.add_argument("--wasm-dir", type=Path, default=Path("build/wasm"))
@@ -99,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     state = args.out / "ratelimit.json"
     state.unlink(missing_ok=True)  # every run starts with full buckets
     chain = build_chain(args.plugins, args.pii, args.wasm_dir, state)
-    resource = {"service.name": os.environ.get("OTEL_SERVICE_NAME", "ptel-gateway-demo"),
-                "service.version": "0.1.0", "deployment.environment.name": "local"}
-    out = Output(args.out, resource, args.cli)
+    out = Output(args.out)
     incoming = os.environ.get("TRACEPARENT")
     parent = ptel.SpanContext.from_traceparent(incoming) if incoming else None
     handled = []
@@ -110,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         describe(done)
         out.add(done)
         handled.append(done)
-    print(f"\nwrote {out.jsonl} and the protobuf requests beside it\n")
-    out.close(show_tree=not args.no_tree)
+    print()
+    stats = out.close(show_tree=not args.no_tree)
+    t, m = stats.traces, stats.metrics
+    print(f"\nexported to {out.destination}: {t.items_sent} spans and {m.items_sent} metric "
+          f"points sent, {stats.dropped} dropped")
     if args.summary:
         args.summary.write_text(json.dumps([summary(d) for d in handled], indent=1) + "\n")
     return 0

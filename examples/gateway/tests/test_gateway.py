@@ -3,8 +3,8 @@ lines) and check the trace trees, the block, the redaction and the
 metrics; then the host's handling of subprocess plugins that misbehave.
 
 Needs the built plugins: PTEL_GATEWAY_PLUGINS (examples/gateway/build.sh
-output), PTEL_CLI (the ptel tool) and PTEL_WASM_DIR (make wasm output);
-`make test-gateway` sets them."""
+output) and PTEL_WASM_DIR (make wasm output); `make test-gateway` sets
+them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import json
 import os
 import subprocess
 import sys
-from collections import defaultdict
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,6 @@ from chain import handle  # noqa: E402
 from runners import SubprocessRunner  # noqa: E402
 
 PLUGINS = Path(os.environ.get("PTEL_GATEWAY_PLUGINS", "build/gateway"))
-CLI = os.environ.get("PTEL_CLI", "build/bin/ptel")
 WASM_DIR = Path(os.environ.get("PTEL_WASM_DIR", "build/wasm"))
 CHAIN = ["rate_limiter", "pii_filter", "secrets_detector", "url_reputation"]
 EMAIL = "jane.doe@example.com"
@@ -43,15 +43,15 @@ def attrs(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_gateway(tmp: Path, *extra: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
-                                                list[dict[str, Any]], str]:
+def run_gateway(tmp: Path, *extra: str, env: dict[str, str] | None = None
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], str]:
     out = tmp / "out"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACE"))}
     proc = subprocess.run(
-        [sys.executable, str(GATEWAY / "gateway.py"), "--plugins", str(PLUGINS), "--cli", CLI,
+        [sys.executable, str(GATEWAY / "gateway.py"), "--plugins", str(PLUGINS),
          "--wasm-dir", str(WASM_DIR), "--out", str(out), "--summary", str(tmp / "s.json"),
          *extra],
-        capture_output=True, text=True, check=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACE"))})
+        capture_output=True, text=True, check=True, env={**clean, **(env or {})})
     lines = [json.loads(x) for x in (out / "otlp.jsonl").read_text().splitlines()]
     spans = []
     for line in lines:
@@ -177,6 +177,74 @@ def test_metrics_are_aggregated_over_both_requests(demo: Any) -> None:
     assert p[("url_reputation", "url.checks", '{"url.reputation": "suspicious"}')] == 1
     assert p[("url_reputation", "url.lookup.duration", "{}")] == 2
     assert "pii.detections" in demo[3] and "secrets.requests" in demo[3], "metrics table"
+
+
+def test_the_exporter_counts_every_plugin_in_its_self_telemetry(demo: Any) -> None:
+    spans, metrics, _, stdout = demo
+    p = points(metrics)
+    for plugin, runs, accepted in (("rate_limiter", 2, 4), ("pii_filter", 2, 4),
+                                   ("secrets_detector", 2, 10), ("url_reputation", 1, 3)):
+        who = json.dumps({"plugin.name": plugin})
+        assert p[("ptel", "ptel.host.invocations", who)] == runs
+        assert p[("ptel", "ptel.host.spans.accepted", who)] == accepted
+        assert p[("ptel", "ptel.host.spans.dropped", who)] == 0
+    assert p[("ptel", "ptel.exporter.items.sent", '{"signal": "traces"}')] == len(spans) == 30
+    assert f"{len(spans)} spans and" in stdout and ", 0 dropped" in stdout
+
+
+class _Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that keeps what it is sent."""
+
+    received: list[tuple[str, bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_with_an_endpoint_it_exports_over_otlp_http_instead(tmp_path: Path) -> None:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spans, _, summary, stdout = run_gateway(tmp_path, "--no-tree", env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
+            "OTEL_SERVICE_NAME": "gw-test"})
+    finally:
+        server.shutdown()
+    assert spans == [] and [s["action"] for s in summary] == ["allow", "block"]
+    names: list[str] = []
+    services: set[str] = set()
+    metric_names: set[str] = set()
+    for path, body in _Collector.received:
+        if path == "/v1/traces":
+            t = ExportTraceServiceRequest.FromString(body)
+            for rs in t.resource_spans:
+                services.update(a.value.string_value for a in rs.resource.attributes
+                                if a.key == "service.name")
+                names += [s.name for ss in rs.scope_spans for s in ss.spans]
+        else:
+            assert path == "/v1/metrics"
+            m = ExportMetricsServiceRequest.FromString(body)
+            metric_names.update(x.name for rm in m.resource_metrics for sm in rm.scope_metrics
+                                for x in sm.metrics)
+    assert len(names) == 30 and names.count("gateway.request") == 2
+    assert names.count("plugin.execute") == 7 and services == {"gw-test"}
+    assert {"pii.detections", "secrets.detections", "ptel.host.invocations"} <= metric_names
+    assert "exported to http://127.0.0.1:" in stdout and ", 0 dropped" in stdout
 
 
 def test_wasm_build_of_the_pii_filter_redacts_the_same(tmp_path: Path) -> None:
