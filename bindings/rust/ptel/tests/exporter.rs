@@ -37,7 +37,9 @@ fn invocation() -> ptel::Invocation {
         .begin()
         .unwrap();
     let ctx = inv.context().to_context().unwrap();
-    let report = inv.end(common::pii_filter(&ctx), Outcome::Ok, "").unwrap();
+    let report = inv
+        .end(common::plugin::pii_filter(&ctx), Outcome::Ok, "")
+        .unwrap();
     assert_eq!(report.spans_accepted, 2);
     inv
 }

@@ -7,10 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use common::pii_filter;
-use opentelemetry::trace::{
-    Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
-};
+use common::plugin::{self, pii_filter};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, TracerProvider as _};
 use opentelemetry::{KeyValue as OtKv, Value};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -27,6 +25,10 @@ use prost::Message;
 use ptel::{KeyValue, Outcome, Recorder};
 
 mod common;
+/// The adapter example's flow (examples/adapters/rust), run here against
+/// in-memory exporters.
+#[path = "../../../../examples/adapters/rust/src/flow.rs"]
+mod flow;
 
 /// A span exporter that keeps what it is given and the resource the
 /// provider set on it.
@@ -101,6 +103,10 @@ fn decode_traces(inv: &ptel::Invocation) -> Vec<(String, String, pbt::Span)> {
     out
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn attr(span: &SpanData, key: &str) -> Option<Value> {
     span.attributes
         .iter()
@@ -111,34 +117,13 @@ fn attr(span: &SpanData, key: &str) -> Option<Value> {
 #[test]
 fn adapter_flow_reaches_the_host_pipeline_exactly() {
     let h = host(Sampler::AlwaysOn);
-    let tracer = h.traces.tracer("gateway");
-    let request = tracer
-        .span_builder("gateway.request")
-        .with_kind(SpanKind::Server)
-        .start(&tracer);
-    let request_sc = request.span_context().clone();
-    let cx = opentelemetry::Context::new().with_span(request);
-    let builder = ptel::Invocation::builder()
-        .plugin("pii_filter", "1.0.0")
-        .hook("tool_pre_invoke");
-    let mut call = h.adapter.begin(&cx, builder).unwrap();
-    let inv_sc = call.invocation().span_context();
-    assert_eq!(inv_sc.trace_id, request_sc.trace_id().to_bytes());
-    assert_eq!(
-        call.otel_context()
-            .span()
-            .span_context()
-            .span_id()
-            .to_bytes(),
-        inv_sc.span_id
-    );
-    let ctx = call.invocation().context().to_context().unwrap();
-    assert_eq!(ctx.span_context().span_id, inv_sc.span_id);
-    let report = call.end(pii_filter(&ctx), Outcome::Ok, "").unwrap();
+    let run = flow::gateway_request(&h.traces.tracer("gateway"), &h.adapter).unwrap();
+    let report = &run.report;
     assert_eq!((report.spans_accepted, report.spans_dropped), (2, 0));
     assert_eq!((report.metrics_accepted, report.metrics_dropped), (4, 0));
-    cx.span().end();
-    h.traces.force_flush().unwrap();
+    let inv_sc = run.invocation.span_context();
+    assert_eq!(run.trace_id, hex(&inv_sc.trace_id));
+    h.traces.shutdown().unwrap();
     h.meters.force_flush().unwrap();
 
     // Order: the plugin spans as they ended, the invocation span, the
@@ -156,7 +141,7 @@ fn adapter_flow_reaches_the_host_pipeline_exactly() {
     );
     // Every field: each SpanData, converted by opentelemetry-proto as the
     // OTLP exporters do, equals the span ptel validated and would export.
-    let want = decode_traces(call.invocation());
+    let want = decode_traces(&run.invocation);
     assert_eq!(want.len(), 3);
     for (data, (scope_name, scope_version, span)) in
         got[..3].iter().zip(&want[1..]).chain([(&got[2], &want[0])])
@@ -186,6 +171,9 @@ fn adapter_flow_reaches_the_host_pipeline_exactly() {
     assert!(scan.span_context.is_sampled() && !scan.parent_span_is_remote);
     assert_eq!(invocation.instrumentation_scope.name(), "gateway");
     assert_eq!(invocation.parent_span_id, req.span_context.span_id());
+    assert_eq!(req.span_kind, SpanKind::Server);
+    assert_eq!(req.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+    assert_eq!(req.span_context.trace_id().to_string(), run.trace_id);
     assert_eq!(invocation.span_context.span_id().to_bytes(), inv_sc.span_id);
     assert_eq!(
         attr(invocation, "plugin.name"),
@@ -215,10 +203,7 @@ fn adapter_flow_reaches_the_host_pipeline_exactly() {
     );
 
     // Metrics: every point ptel validated, through the host's instruments.
-    let bytes = call
-        .invocation()
-        .export_metrics(&Default::default())
-        .unwrap();
+    let bytes = run.invocation.export_metrics(&Default::default()).unwrap();
     let want = ExportMetricsServiceRequest::decode(bytes.as_slice()).unwrap();
     let want: Vec<&pbm::Metric> = want.resource_metrics[0].scope_metrics[0]
         .metrics

@@ -350,6 +350,24 @@ impl SdkInvocation {
         &self.inv
     }
 
+    /// The ptel invocation, keeping it past this value (e.g. to submit it to
+    /// an [`Exporter`](crate::Exporter) or an aggregator later). A
+    /// not-yet-ended invocation's SDK span ends here, as on drop.
+    ///
+    /// ```
+    /// # use opentelemetry::trace::TracerProvider as _;
+    /// # let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    /// # let adapter = ptel::sdk::Adapter::new(provider.tracer("h"), ptel::sdk::PluginSpans::new());
+    /// let mut call = adapter.begin(&opentelemetry::Context::new(), ptel::Invocation::builder())?;
+    /// call.end(Vec::new(), ptel::Outcome::Ok, "")?;
+    /// let inv: ptel::Invocation = call.into_invocation();
+    /// assert!(inv.export_traces(&Default::default())?.len() > 0);
+    /// # Ok::<(), ptel::Error>(())
+    /// ```
+    pub fn into_invocation(self) -> Invocation {
+        self.inv
+    }
+
     /// The `opentelemetry` context whose active span is the invocation span,
     /// for the host's own work inside the call (propagation headers, child
     /// spans).
