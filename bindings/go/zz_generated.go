@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "c3f3531c1f45fe3c79ae0b93f5f760904cc5097150ea671f7659e62c56508334"
+const coreHash = "9acf493bb31e04277744b5ca4e700c3c19c9bc5d97b9892edaa31569efa6eb43"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"

@@ -247,6 +247,16 @@ int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_span *parent
     return rec_span_begin(out, rec, parent, NULL, name, name_len, kind, start_unix_nano, NULL);
 }
 
+int ptel_span_start_with_attributes(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
+                                    const char *name, size_t name_len, uint32_t kind,
+                                    uint64_t start_unix_nano, const ptel_attr *attrs,
+                                    size_t count) {
+    int rc = ptel_span_start(out, rec, parent, name, name_len, kind, start_unix_nano);
+    if (!out || !*out || !count) return rc;
+    int rc2 = ptel_span_set_attributes(*out, attrs, count);
+    return rc ? rc : rc2;
+}
+
 int ptel_span_start_with_id(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
                             const char *name, size_t name_len, uint32_t kind,
                             uint64_t start_unix_nano, const uint8_t span_id[8]) {

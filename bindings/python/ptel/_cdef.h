@@ -232,6 +232,7 @@ typedef struct ptel_drop_counts
 void ptel_recorder_drops(const ptel_recorder *rec, ptel_drop_counts *out);
 void ptel_recorder_add_drops(ptel_recorder *rec, const ptel_drop_counts *add);
 int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_span *parent, const char *name, size_t name_len, uint32_t kind, uint64_t start_unix_nano);
+int ptel_span_start_with_attributes(ptel_span **out, ptel_recorder *rec, const ptel_span *parent, const char *name, size_t name_len, uint32_t kind, uint64_t start_unix_nano, const ptel_attr *attrs, size_t count);
 int ptel_span_set_attributes(ptel_span *span, const ptel_attr *attrs, size_t count);
 int ptel_span_add_event(ptel_span *span, const char *name, size_t name_len, uint64_t time_unix_nano, const ptel_attr *attrs, size_t count);
 int ptel_span_add_link(ptel_span *span, const ptel_span_context *linked, const char *tracestate, size_t tracestate_len, const ptel_attr *attrs, size_t count);

@@ -100,6 +100,18 @@ PTEL_API int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_spa
                              const char *name, size_t name_len, uint32_t kind,
                              uint64_t start_unix_nano);
 
+/** ptel_span_start, then ptel_span_set_attributes of `attrs[0..count)` on
+ * the new span, in one call: for bindings whose every call into C costs
+ * (Python passes a span's attributes with its start). The attributes are
+ * copied; the caller keeps ownership of `attrs`. Returns the first non-zero
+ * status of the two steps (0 unless strict). When `*out` is the
+ * non-recording span (DROP decision, span limit), `attrs` is not read. */
+PTEL_API int ptel_span_start_with_attributes(ptel_span **out, ptel_recorder *rec,
+                                             const ptel_span *parent, const char *name,
+                                             size_t name_len, uint32_t kind,
+                                             uint64_t start_unix_nano, const ptel_attr *attrs,
+                                             size_t count);
+
 /** Set attributes. A key already present is overwritten; a new key beyond the
  * attribute_count limit is dropped and counted in dropped_attributes_count.
  * Strings and byte arrays longer than the limit are truncated (UTF-8 safe). */

@@ -1607,6 +1607,15 @@ extern "C" {
     /// ```
     pub fn ptel_span_start(out: *mut *mut ptel_span, rec: *mut ptel_recorder, parent: *const ptel_span, name: *const ::core::ffi::c_char, name_len: usize, kind: u32, start_unix_nano: u64) -> ::core::ffi::c_int;
     /// ```text
+    /// ptel_span_start, then ptel_span_set_attributes of `attrs[0..count)` on
+    /// the new span, in one call: for bindings whose every call into C costs
+    /// (Python passes a span's attributes with its start). The attributes are
+    /// copied; the caller keeps ownership of `attrs`. Returns the first non-zero
+    /// status of the two steps (0 unless strict). When `*out` is the
+    /// non-recording span (DROP decision, span limit), `attrs` is not read.
+    /// ```
+    pub fn ptel_span_start_with_attributes(out: *mut *mut ptel_span, rec: *mut ptel_recorder, parent: *const ptel_span, name: *const ::core::ffi::c_char, name_len: usize, kind: u32, start_unix_nano: u64, attrs: *const ptel_attr, count: usize) -> ::core::ffi::c_int;
+    /// ```text
     /// Set attributes. A key already present is overwritten; a new key beyond the
     /// attribute_count limit is dropped and counted in dropped_attributes_count.
     /// Strings and byte arrays longer than the limit are truncated (UTF-8 safe).
