@@ -153,6 +153,11 @@ class _Interned:
 INTERNED = _Interned()
 _NO_TEXT = (0, 0)
 
+# Looked up once: pack() runs for every batch of attributes.
+_INTERNED_GET = INTERNED.table.get
+_PACK_STR, _PACK_INT, _PACK_DBL = _A_STR.pack_into, _A_INT.pack_into, _A_DBL.pack_into
+_INTERN_MAX_LEN = _Interned.MAX_LEN
+
 
 def _hashable(k: Any) -> bool:
     try:
@@ -218,18 +223,18 @@ class AttrPacker:
             self.keep.clear()
         if not FAST_LAYOUT:
             return self.pack_slow(items), n
-        interned = INTERNED.table.get
+        interned = _INTERNED_GET
         max_len = self.max_len
-        tight = max_len < _Interned.MAX_LEN  # an interned string may exceed the limit
-        pack_str, pack_int, pack_dbl = _A_STR.pack_into, _A_INT.pack_into, _A_DBL.pack_into
+        tight = max_len < _INTERN_MAX_LEN  # an interned string may exceed the limit
+        pack_str, pack_int, pack_dbl = _PACK_STR, _PACK_INT, _PACK_DBL
         size = _ATTR_SIZE
         while True:
             mv = self._mv
             at = 0
-            self._off = n * size  # strings and nested arrays follow the array
+            self._off = end = n * size  # strings and nested arrays follow the array
             try:
-                if self._off > self._cap:
-                    raise _Regrow(self._off + 256)
+                if end > self._cap:
+                    raise _Regrow(end + 256)
                 for k, v in items:
                     key = interned(k)  # only str keys are in the table
                     if key is None:
@@ -240,8 +245,12 @@ class AttrPacker:
                         if sv is None or (tight and len(v) > max_len):
                             sv = self._text(v)
                         pack_str(mv, at, key[0], key[1], 1, sv[0], sv[1])  # STRING
-                    elif t is int and -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF:
-                        pack_int(mv, at, key[0], key[1], 3, v)  # INT
+                    elif t is int:
+                        try:  # struct checks the int64 range (no compare of big ints here)
+                            pack_int(mv, at, key[0], key[1], 3, v)  # INT
+                        except struct.error:  # beyond int64: its decimal string
+                            _KEY.pack_into(mv, at, key[0], key[1])
+                            self._put_value(at + 16, v, 0)
                     elif t is float:
                         pack_dbl(mv, at, key[0], key[1], 4, v)  # DOUBLE
                     elif t is bool:

@@ -42,6 +42,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 NULL: Any = ffi.NULL
 _SPAN_PP = ffi.typeof("ptel_span **")
 
+# The C functions of the span path, looked up once (each `lib.x` is a lookup).
+_span_start = lib.ptel_span_start
+_span_start_attrs = lib.ptel_span_start_with_attributes
+_span_end = lib.ptel_span_end
+
+# Span names as UTF-8, encoded once: names are few (OpenTelemetry asks for
+# low-cardinality names), so the table stays small; it stops growing at
+# _NAMES_MAX entries and later names are encoded per call.
+_NAMES: dict[str, bytes] = {}
+_NAMES_MAX = 4096
+
 # The current span of the running thread or asyncio task.
 _current: ContextVar[Optional[Union[Span, NonRecordingSpan]]] = ContextVar(
     "ptel_current_span", default=None)
@@ -210,7 +221,7 @@ class Span:
             lock = rec._lock
             lock.acquire()
             try:
-                rc = lib.ptel_span_end(self._ptr, 0)
+                rc = _span_end(self._ptr, 0)
             finally:
                 lock.release()
             if rc and rec._strict and exc is None:
@@ -490,6 +501,7 @@ class Histogram(_Instrument):
 
 
 _I = TypeVar("_I", bound=_Instrument)
+_new_span = object.__new__
 
 
 class Recorder:
@@ -638,27 +650,35 @@ class Recorder:
                 self._count_error()
                 if self._strict:
                     raise error_for(Status.E_INVALID_ARGUMENT)
-            if type(name) is str:
-                nb = name.encode("utf-8", "surrogatepass")
-                nl = len(nb)
-            else:
+            nb = _NAMES.get(name) if type(name) is str else None
+            if nb is None:
                 nb, nl = _text(name)
+                if type(name) is str and len(_NAMES) < _NAMES_MAX:
+                    _NAMES[name] = nb
+            else:
+                nl = len(nb)
             k = kind if type(kind) is int else _kind_value(kind)
             lock = self._lock
             spanp = self._spanp
             lock.acquire()
             try:
-                rc = lib.ptel_span_start(spanp, self._ptr, pptr, nb, nl, k, start_time or 0)
-                ptr = spanp[0]
-                if attributes:
+                if attributes:  # one C call: the start and the attributes
                     arr, n = self._packer.pack(attributes)
-                    rc2 = lib.ptel_span_set_attributes(ptr, arr, n)
-                    rc = rc or rc2
+                    rc = _span_start_attrs(spanp, self._ptr, pptr, nb, nl, k, start_time or 0,
+                                           arr, n)
+                else:
+                    rc = _span_start(spanp, self._ptr, pptr, nb, nl, k, start_time or 0)
+                ptr = spanp[0]
             finally:
                 lock.release()
             if rc and self._strict:
                 raise error_for(rc)
-            return Span(self, ptr)
+            # Span(self, ptr) without the __init__ frame: this is per span.
+            span = _new_span(Span)
+            span._rec = self
+            span._ptr = ptr
+            span._token = None
+            return span
         except Exception:
             if self._strict:
                 raise
