@@ -162,7 +162,7 @@ test-rust:
 	@PROPTEST_CASES=$${PROPTEST_CASES:-256} cargo test --workspace --all-features
 	@RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 	@PYO3_PYTHON=$(RUST_PYTHON) cargo build -p ptel-pyo3-plugin
-	@$(RUST_PYTHON) bindings/rust/examples/pyo3-plugin/check.py target/debug/libptel_pyo3_plugin.so
+	@$(RUST_PYTHON) bindings/rust/examples/pyo3-plugin/check.py $${CARGO_TARGET_DIR:-target}/debug/libptel_pyo3_plugin.so
 	@bash bindings/rust/ptel-sys/vendor-core.sh >/dev/null && bash bindings/rust/ptel-sys/vendor-core.sh --check
 	@cargo package -p ptel-sys --list --allow-dirty | grep -qx 'core/src/ptel.c' \
 	  || { echo "ptel-sys: the package lacks core/src/ptel.c"; exit 1; }
