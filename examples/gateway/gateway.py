@@ -63,7 +63,7 @@ def describe(done: Handled) -> None:
         rep = inv.report
         assert rep is not None
         where = f"{runner.language}, {runner.transport}"
-        print(f"   {runner.name:<17} ({where:<17}) spans {rep.spans_accepted} accepted"
+        print(f"   {runner.name:<17} ({where:<18}) spans {rep.spans_accepted} accepted"
               f" {rep.spans_dropped} dropped, points {rep.points_accepted} accepted"
               f"{'  rejected: ' + str(rep.first_reason) if rep.rejected else ''}")
     if done.action == "block":
@@ -99,8 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     state.unlink(missing_ok=True)  # every run starts with full buckets
     chain = build_chain(args.plugins, args.pii, args.wasm_dir, state)
     out = Output(args.out)
-    incoming = os.environ.get("TRACEPARENT")
-    parent = ptel.SpanContext.from_traceparent(incoming) if incoming else None
+    parent = None
+    try:  # a caller's trace to continue; an invalid one starts a new trace, as W3C says
+        parent = ptel.SpanContext.from_traceparent(os.environ.get("TRACEPARENT", ""))
+    except ptel.PtelError:
+        pass
     handled = []
     for request in REQUESTS:
         done = handle(request, chain, parent)

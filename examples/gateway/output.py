@@ -53,6 +53,8 @@ class Output:
     def destination(self) -> str:
         if self.exporter.kind == ptel.ExporterKind.OTLP_HTTP:
             return os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "the OTLP/HTTP endpoints"
+        if self.exporter.kind == ptel.ExporterKind.NONE:
+            return "nowhere (OTEL_SDK_DISABLED)"
         return str(self.jsonl)
 
     def add(self, done: Handled) -> None:

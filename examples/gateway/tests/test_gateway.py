@@ -247,6 +247,18 @@ def test_with_an_endpoint_it_exports_over_otlp_http_instead(tmp_path: Path) -> N
     assert "exported to http://127.0.0.1:" in stdout and ", 0 dropped" in stdout
 
 
+def test_a_callers_traceparent_is_continued_and_an_invalid_one_ignored(tmp_path: Path) -> None:
+    tid, sid = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    spans, _, summary, _ = run_gateway(tmp_path / "a", "--no-tree",
+                                       env={"TRACEPARENT": f"00-{tid}-{sid}-01"})
+    assert {s["trace_id"] for s in summary} == {tid}
+    roots = [s for s in spans if s["name"] == "gateway.request"]
+    assert len(roots) == 2 and {r["parentSpanId"] for r in roots} == {sid}
+    _, _, summary, _ = run_gateway(tmp_path / "b", "--no-tree",
+                                   env={"TRACEPARENT": f"00-{tid}-{'0' * 16}-01"})
+    assert tid not in {s["trace_id"] for s in summary}
+
+
 def test_wasm_build_of_the_pii_filter_redacts_the_same(tmp_path: Path) -> None:
     spans, _, summary, _ = run_gateway(tmp_path, "--pii", "wasm", "--no-tree")
     assert [s["action"] for s in summary] == ["allow", "block"]
