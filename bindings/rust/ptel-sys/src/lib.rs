@@ -55,7 +55,7 @@ mod tests {
             assert_eq!(n.to_str().unwrap(), name);
             assert_eq!(m.to_str().unwrap(), msg);
         }
-        assert_eq!(PTEL_STATUS_TABLE.len(), 21);
+        assert_eq!(PTEL_STATUS_TABLE.len(), 23);
     }
 
     #[test]
