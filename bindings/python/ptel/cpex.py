@@ -11,7 +11,15 @@ and inspects at most the first 32 keys). A ptel-based plugin can return::
 
 and a host that runs ptel invocations can hand the same dictionary to
 code that expects it: ``ptel.cpex.metadata(invocation)`` (after ``end``:
-the validated metrics, under the plugin's scope name).
+the validated metrics, under the plugin's invocation name).
+
+The gateway treats the dictionary as untrusted: it keeps booleans, finite
+numbers and short low-cardinality strings, and recent versions keep a
+number only under a field name they know (``total_detections``,
+``total_masked``, ``total_blocked``, ``total_checked``, ``allowed``,
+``throttled``, ``retry_count``, ``retry_delay_ms``). A plugin that wants
+its numbers shown there records them under those names without attributes:
+a counter ``total_detections`` becomes the key ``total_detections``.
 
 ## Flattening rule
 

@@ -156,3 +156,12 @@ def test_ended_invocation_without_metrics() -> None:
     assert ptel.cpex.metadata(inv) == {"quiet": {}}
     with pytest.raises(ptel.StateError):
         ptel.cpex.metadata(ptel.Invocation.begin(plugin="open"))  # not ended yet
+
+
+def test_gateway_field_names_pass_through() -> None:
+    def record(rec: ptel.Recorder) -> None:
+        rec.counter("total_detections", value_type=int).add(3)
+        rec.counter("total_masked", value_type=int).add(2)
+
+    assert ptel.cpex.metadata(payload_of(record), "pii_filter") == {
+        "pii_filter": {"total_detections": 3, "total_masked": 2}}
