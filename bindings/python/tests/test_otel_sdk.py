@@ -562,3 +562,27 @@ def test_sdk_span_ends_when_end_fails(host: Host) -> None:
     with inv:  # leaving the block does not end it again
         pass
     assert len(host.spans.get_finished_spans()) == 1
+
+
+def test_remote_parent_tracestate_and_baggage(host: Host) -> None:
+    from opentelemetry import baggage
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    remote = SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, is_remote=True,
+                         trace_flags=TraceFlags(TraceFlags.SAMPLED),
+                         trace_state=TraceState([("vendor", "x")]))
+    ctx = baggage.set_baggage("tenant", "acme",
+                              otel_trace.set_span_in_context(NonRecordingSpan(remote)))
+    inv = host.adapter.begin("p", context=ctx)
+    assert inv.context.trace_id == remote.trace_id.to_bytes(16, "big")
+    assert inv.context.parent_span_id == inv.span.get_span_context().span_id.to_bytes(8, "big")
+    assert inv.context.tracestate == "vendor=x"
+    assert inv.context.baggage == "tenant=acme"
+    inv.end(load_demo().plugin(inv.context.to_bytes()))
+    invocation, scan = host.span("plugin.execute"), host.span("pii_filter.scan")
+    assert invocation.parent == remote
+    assert scan.context.trace_state == TraceState([("vendor", "x")])
+    # the core wrote the same parent for its own rendering of the invocation span
+    (core, _), = [v for v in ptel_request(inv.invocation).values() if v[0].name == "plugin.execute"]
+    assert core.parent_span_id == remote.span_id.to_bytes(8, "big")
+    assert core.flags & 0x300 == 0x300  # the parent is remote
