@@ -310,3 +310,16 @@ def test_console_prints_the_cli_trace_tree(tmp_path: Path) -> None:
     assert text.startswith(tree)
     metrics = text[len(tree):]
     assert "pii.detections" in metrics and "pii.scan.duration" in metrics
+
+
+def test_submit_from_many_threads(memory: ptel.Exporter) -> None:
+    invs = [invocation() for _ in range(40)]
+    threads = [threading.Thread(target=lambda part=part: [memory.submit(i) for i in part])
+               for part in (invs[k::4] for k in range(4))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    s = memory.stats()
+    assert (s.invocations, s.traces.items_submitted, s.traces.items_sent) == (40, 120, 120)
+    assert sorted(memory.memory()) == sorted(inv.export_traces(RESOURCE) for inv in invs)
