@@ -80,6 +80,9 @@ def test_memory_traces_are_the_invocation_export(memory: ptel.Exporter) -> None:
     assert (s.invocations, s.traces.requests_submitted, s.traces.items_submitted,
             s.traces.items_sent, s.traces.dropped) == (1, 1, 3, 3, NO_DROPS)
     assert s.dropped == 0 and s.last_http_status == 0
+    doc = json.loads(s.to_json())  # the core's rendering of the same snapshot
+    assert (doc["invocations"], doc["traces"]["submitted"], doc["traces"]["sent"]) == (1, 3, 3)
+    assert doc["traces"]["dropped_by"] == NO_DROPS
 
 
 def test_memory_metrics_cumulative_with_self_telemetry(memory: ptel.Exporter) -> None:
