@@ -44,11 +44,13 @@ What is exact (the tests compare each field):
     against the SDK's arithmetic before recording; a point that cannot be
     reproduced so is not recorded and is counted in
     ``AdapterStats.histogram_points_skipped``. A view that re-buckets sees
-    the replayed values.
+    the replayed values, and the SDK keeps the bounds an instrument was
+    first created with (a plugin that changes them gets its old buckets).
 
   Times are the SDK's (its collection windows), not the plugin's point
   times. An exemplar keeps its trace and span id (the measurement is made
-  in a context holding that span); its value and time are the SDK's.
+  in a context holding that span); its value, time and filtered
+  attributes are the SDK's.
   Float sums are added by the SDK in its order.
 """
 
