@@ -130,9 +130,24 @@ static size_t export_curl_header(char *buf, size_t size, size_t nitems, void *ud
     return n;
 }
 
+typedef struct export_cancel {
+    bool (*fn)(void *ud);
+    void *ud;
+} export_cancel;
+
+/* CURLOPT_XFERINFOFUNCTION: the four counts are curl_off_t (64-bit). */
+static int export_curl_progress(void *ud, long long dltotal, long long dlnow, long long ultotal,
+                                long long ulnow) {
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    export_cancel *c = ud;
+    return c->fn(c->ud) ? 1 : 0;
+}
+
 int ptel__curl_post(const ptel__curl_api *api, void **handle, const char *url,
                     const ptel__curl_headers *headers, const uint8_t *body, size_t len,
-                    uint32_t timeout_ms, ptel__http_result *res) {
+                    uint32_t timeout_ms, bool (*cancel)(void *ud), void *cancel_ud,
+                    ptel__http_result *res) {
+    export_cancel cancel_cb = {cancel, cancel_ud};
     res->status = 0;
     res->retry_after[0] = '\0';
     res->error[0] = '\0';
@@ -159,6 +174,9 @@ int ptel__curl_post(const ptel__curl_api *api, void **handle, const char *url,
     api->easy_setopt(h, PTEL__CURLOPT_HEADERFUNCTION, export_curl_header);
     api->easy_setopt(h, PTEL__CURLOPT_HEADERDATA, (void *)res);
     api->easy_setopt(h, PTEL__CURLOPT_ERRORBUFFER, res->error);
+    api->easy_setopt(h, PTEL__CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
+    api->easy_setopt(h, PTEL__CURLOPT_XFERINFOFUNCTION, export_curl_progress);
+    api->easy_setopt(h, PTEL__CURLOPT_XFERINFODATA, (void *)&cancel_cb);
     int rc = api->easy_perform(h);
     api->easy_setopt(h, PTEL__CURLOPT_ERRORBUFFER, (char *)NULL);
     if (rc != PTEL__CURLE_OK) {

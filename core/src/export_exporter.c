@@ -145,6 +145,7 @@ static int export_resource(ptel_exporter *exp, const ptel_exporter_options *o, p
         }
         if (!st) st = export_value_copy(&exp->arena, &attrs[k].value, &src->value, 1);
     }
+    if (st == PTEL_E_UTF8 || st == PTEL_E_DEPTH) st = PTEL_E_VALUE;
     if (st) return ptel__fail(diag, st, 0, 0, "invalid resource attribute");
     ptel_export_options_init(&exp->xopts);
     exp->xopts.resource_attributes = attrs;

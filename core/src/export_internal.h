@@ -81,6 +81,9 @@ enum {
     PTEL__CURLOPT_CONNECTTIMEOUT_MS = 156,
     PTEL__CURLOPT_HEADERFUNCTION = 20079,
     PTEL__CURLOPT_POSTFIELDSIZE_LARGE = 30120,
+    PTEL__CURLOPT_NOPROGRESS = 43,
+    PTEL__CURLOPT_XFERINFODATA = 10057,
+    PTEL__CURLOPT_XFERINFOFUNCTION = 20219,
     PTEL__CURLINFO_RESPONSE_CODE = 0x200002,
     PTEL__CURL_GLOBAL_DEFAULT = 3,
     PTEL__CURLE_OK = 0,
@@ -140,9 +143,12 @@ PTEL__INTERNAL void ptel__curl_headers_free(const ptel__curl_api *api, ptel__cur
 /* `*handle` caches the easy handle between calls (connection reuse); free
  * it with ptel__curl_handle_free. */
 PTEL__INTERNAL void ptel__curl_handle_free(const ptel__curl_api *api, void *handle);
+/* `cancel(cancel_ud)`, polled while the request runs (about once a second
+ * when idle), returning true aborts it as a transport error. */
 PTEL__INTERNAL int ptel__curl_post(const ptel__curl_api *api, void **handle, const char *url,
                                    const ptel__curl_headers *headers, const uint8_t *body,
-                                   size_t len, uint32_t timeout_ms, ptel__http_result *res);
+                                   size_t len, uint32_t timeout_ms, bool (*cancel)(void *ud),
+                                   void *cancel_ud, ptel__http_result *res);
 
 /* Load zlib once per process; false with `*why` when it cannot be loaded. */
 PTEL__INTERNAL bool ptel__zlib_load(const char **why);

@@ -37,6 +37,15 @@ static uint64_t export_backoff_ms(ptel_exporter *exp, uint32_t attempt, int64_t 
     return wait;
 }
 
+/* Abort a request in flight once shutdown's deadline has passed. */
+static bool export_cancelled(void *ud) {
+    ptel_exporter *exp = ud;
+    pthread_mutex_lock(&exp->mu);
+    bool cut = exp->stopping && ptel__export_now() >= exp->stop_deadline_ns;
+    pthread_mutex_unlock(&exp->mu);
+    return cut;
+}
+
 /* Send one batch (exp->mu not held) and count its outcome (under mu). */
 static void export_send(ptel_exporter *exp, uint32_t s, uint64_t items) {
     ptel_exporter_signal_stats *ss = &exp->stats.signals[s];
@@ -68,7 +77,11 @@ static void export_send(ptel_exporter *exp, uint32_t s, uint64_t items) {
             break;
         }
         int rc = ptel__curl_post(exp->curl, &exp->curl_handle, exp->url[s], exp->headers[s], body,
-                                 len, timeout, &res);
+                                 len, timeout, export_cancelled, exp, &res);
+        if (rc == PTEL_E_IO && export_cancelled(exp)) {
+            cause = PTEL_EXPORT_DROP_SHUTDOWN;
+            break;
+        }
         if (rc == PTEL_E_NOMEM) break;
         pthread_mutex_lock(&exp->mu);
         exp->stats.last_http_status = (uint64_t)res.status;

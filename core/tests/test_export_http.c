@@ -571,6 +571,33 @@ static void test_deadlines(void) {
     srv_stop(s);
 }
 
+/* Shutdown aborts a request still waiting for its answer once its
+ * deadline has passed, well before the request's own timeout. */
+static void test_shutdown_cuts_request(void) {
+    srv_action a[] = {{0, NULL, NULL, 0}};
+    srv *s = srv_start(a, 1);
+    ptel_exporter_options o;
+    http_options(&o, s->port);
+    o.timeout_ms = 10000;
+    ptel_exporter *exp = http_new(&o);
+    if (!exp) {
+        srv_stop(s);
+        return;
+    }
+    CHECK_EQ_INT(ptel_exporter_submit_traces(exp, req, req_len), 0);
+    while (srv_count(s) == 0) usleep(1000); /* the request is in flight */
+    uint64_t t0 = now_ms();
+    CHECK_EQ_INT(ptel_exporter_shutdown(exp, 200), PTEL_E_TIMEOUT);
+    uint64_t took = now_ms() - t0;
+    CHECK(took >= 200 && took < 1600); /* curl polls the cancel about once a second */
+    ptel_exporter_stats st;
+    ptel_exporter_get_stats(exp, &st);
+    CHECK_EQ_INT(dropped(&st, 0, PTEL_EXPORT_DROP_SHUTDOWN), 3);
+    CHECK_EQ_INT(st.signals[0].retries, 0);
+    ptel_exporter_free(exp);
+    srv_stop(s);
+}
+
 /* Self-telemetry and aggregated metrics travel the same pipeline. */
 static void test_invocation_metrics(void) {
     srv *s = srv_start(NULL, 0);
@@ -621,6 +648,7 @@ int main(void) {
     RUN(test_gzip);
     RUN(test_queue_and_batches);
     RUN(test_deadlines);
+    RUN(test_shutdown_cuts_request);
     RUN(test_invocation_metrics);
     return test_summary();
 }

@@ -374,6 +374,20 @@ static void test_new_rejects(void) {
     CHECK_EQ_INT(ptel_exporter_new(&exp, &o, &d), PTEL_E_VALUE);
     CHECK_EQ_INT(d.field, PTEL_ENV_RESOURCE_ATTRIBUTES);
     ptel_exporter_options_init(&o);
+    o.kind = PTEL_EXPORTER_MEMORY;
+    o.service_name = (ptel_str){"\xc3", 1};
+    CHECK_EQ_INT(ptel_exporter_new(&exp, &o, &d), PTEL_E_VALUE);
+    ptel_attr bad = {{"", 0}, {PTEL_VALUE_STRING, 0, 0, 0, {"x", 1}, NULL, NULL}};
+    o.service_name = (ptel_str){NULL, 0};
+    o.resource = &bad;
+    o.resource_count = 1;
+    CHECK_EQ_INT(ptel_exporter_new(&exp, &o, &d), PTEL_E_INVALID_ARGUMENT); /* empty key */
+    bad.key = (ptel_str){"k", 1};
+    bad.value.str = (ptel_str){"\xff", 1};
+    CHECK_EQ_INT(ptel_exporter_new(&exp, &o, &d), PTEL_E_VALUE);
+    o.resource = NULL;
+    CHECK_EQ_INT(ptel_exporter_new(&exp, &o, &d), PTEL_E_INVALID_ARGUMENT);
+    ptel_exporter_options_init(&o);
     o.kind = PTEL_EXPORTER_OTLP_HTTP;
     o.endpoint = (ptel_str){"localhost:4318", 14};
     CHECK_EQ_INT(ptel_exporter_new(&exp, &o, &d), PTEL_E_INVALID_ARGUMENT);

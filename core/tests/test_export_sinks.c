@@ -363,6 +363,49 @@ static void test_disabled(void) {
     ptel_invocation_free(inv);
 }
 
+/* OTEL_RESOURCE_ATTRIBUTES, then service.name, then the caller's list:
+ * later sources replace earlier keys; values are copied deeply. */
+static void test_resource(void) {
+    ptel_value inner[2] = {{PTEL_VALUE_INT, 0, 7, 0, {NULL, 0}, NULL, NULL},
+                           {PTEL_VALUE_STRING, 0, 0, 0, {"b", 1}, NULL, NULL}};
+    ptel_attr extra[2] = {{{"host.tags", 9}, {PTEL_VALUE_ARRAY, 2, 0, 0, {NULL, 0}, inner, NULL}},
+                          {{"team", 4}, {PTEL_VALUE_STRING, 0, 0, 0, {"core", 4}, NULL, NULL}}};
+    ptel_exporter_options o;
+    ptel_exporter_options_init(&o);
+    o.kind = PTEL_EXPORTER_MEMORY;
+    o.self_telemetry = false;
+    o.resource_attributes = (ptel_str){"team=web,service.name=env,region=eu%2Dwest", 42};
+    o.service_name = (ptel_str){"svc", 3};
+    o.resource = extra;
+    o.resource_count = 2;
+    ptel_exporter *exp = NULL;
+    CHECK_EQ_INT(ptel_exporter_new(&exp, &o, NULL), 0);
+    /* The caller's memory may go: the exporter copied it. */
+    memset(inner, 0, sizeof inner);
+    memset(extra, 0, sizeof extra);
+    ptel_invocation *inv = tx_invocation("pii_filter", false);
+    if (!exp || !inv) return;
+    CHECK_EQ_INT(ptel_exporter_submit_invocation(exp, inv), 0);
+    const uint8_t *t;
+    size_t tl = 0;
+    CHECK_EQ_INT(ptel_exporter_memory_get(exp, PTEL_EXPORT_SIGNAL_TRACES, 0, &t, &tl), 0);
+    char *json = NULL;
+    size_t jl = 0;
+    CHECK_EQ_INT(ptel_json_render_alloc(&json, &jl, PTEL_JSON_TRACES_DATA, t, tl, NULL, NULL), 0);
+    static const char want[] =
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
+        "{\"key\":\"team\",\"value\":{\"stringValue\":\"core\"}},"
+        "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc\"}},"
+        "{\"key\":\"region\",\"value\":{\"stringValue\":\"eu-west\"}},"
+        "{\"key\":\"host.tags\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":\"7\"},"
+        "{\"stringValue\":\"b\"}]}}}]}";
+    CHECK(json && !strncmp(json, want, sizeof want - 1));
+    if (json && strncmp(json, want, sizeof want - 1)) fprintf(stderr, "  got %.400s\n", json);
+    ptel_json_free(json, jl, NULL);
+    ptel_exporter_free(exp);
+    ptel_invocation_free(inv);
+}
+
 int main(void) {
     RUN(test_memory);
     RUN(test_invocation_state);
@@ -371,5 +414,6 @@ int main(void) {
     RUN(test_jsonl);
     RUN(test_console);
     RUN(test_disabled);
+    RUN(test_resource);
     return test_summary();
 }
