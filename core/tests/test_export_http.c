@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -637,6 +638,59 @@ static void test_invocation_metrics(void) {
     srv_stop(s);
 }
 
+/* `ptel send` end to end: OTEL_* from the environment, one trace id line
+ * per invocation, the stats on the last line, the requests received. */
+static void test_send_cli(void) {
+    srv *s = srv_start(NULL, 0);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%d OTEL_SERVICE_NAME=send-test "
+             "OTEL_EXPORTER_OTLP_COMPRESSION=gzip '%s' send --count 2 --stats "
+             "--traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+             s->port, PTEL_CLI);
+    FILE *f = popen(cmd, "r");
+    CHECK(f != NULL);
+    if (!f) {
+        srv_stop(s);
+        return;
+    }
+    char out[4096];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    int rc = pclose(f);
+    CHECK_EQ_INT(rc, 0);
+    static const char ids[] = "trace_id=4bf92f3577b34da6a3ce929d0e0e4736\n"
+                              "trace_id=4bf92f3577b34da6a3ce929d0e0e4736\n{\"invocations\":2,";
+    CHECK(!strncmp(out, ids, sizeof ids - 1));
+    CHECK(strstr(out, "\"traces\":{\"requests\":2,\"submitted\":6,\"sent\":6,\"dropped\":0,") !=
+          NULL);
+    CHECK(n > 0 && out[n - 1] == '\n' && strchr(out + sizeof ids - 1, '\n') == out + n - 1);
+    /* Traces (both invocations in one batch), then the metrics. */
+    CHECK_EQ_INT(srv_count(s), 2);
+    if (srv_count(s) == 2) {
+        CHECK(!strcmp(s->reqs[0].line, "POST /v1/traces HTTP/1.1"));
+        CHECK(!strcmp(s->reqs[1].line, "POST /v1/metrics HTTP/1.1"));
+        static uint8_t plain[65536];
+        size_t pl = gunzip(plain, sizeof plain, s->reqs[0].body, s->reqs[0].len);
+        uint64_t items = 0;
+        CHECK_EQ_INT(ptel__export_count_items(PTEL_EXPORT_SIGNAL_TRACES, plain, pl, &items, NULL),
+                     0);
+        CHECK_EQ_INT(items, 6);
+    }
+    srv_stop(s);
+
+    /* Nothing listening: the drops make the exit status 1. */
+    int port = 0;
+    int fd = srv_listen(&port);
+    close(fd);
+    snprintf(cmd, sizeof cmd,
+             "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%d '%s' send --deadline-ms 100 "
+             ">/dev/null 2>&1",
+             port, PTEL_CLI);
+    rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+}
+
 int main(void) {
     make_request();
     RUN(test_partial_success);
@@ -650,5 +704,6 @@ int main(void) {
     RUN(test_deadlines);
     RUN(test_shutdown_cuts_request);
     RUN(test_invocation_metrics);
+    RUN(test_send_cli);
     return test_summary();
 }
