@@ -63,7 +63,8 @@ format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'tools/*.c' 'fuzz/*.c' \
 	  'bench/c/*.c' | grep -v headertest)
 
-test: check-generated test-c test-asan check-format test-python test-rust test-go conformance test-wasm
+test: check-generated test-c test-asan check-format test-python test-rust test-go conformance test-wasm \
+      test-integration
 	@echo "all tests passed"
 
 # The Python binding (bindings/python): install the package into .venv from
@@ -148,7 +149,7 @@ clean:
 test-integration: venv build
 	@$(PY_INSTALL)
 	@PTEL_OTELCOL=$$(GO=$(GO) bash integration/build-collector.sh) && export PTEL_OTELCOL && \
-	  GO=$(GO) PTEL_CLI=$(abspath $(BUILD)/bin/ptel) $(PY) -m pytest -q -p no:cacheprovider \
+	  GO=$(GO) PTEL_CLI=$(abspath $(BUILD)/bin/ptel) $(PY) -m pytest -q -rs -p no:cacheprovider \
 	  integration/tests
 
 # The Rust binding (Cargo workspace at the root; see bindings/rust/README.md):
