@@ -148,6 +148,8 @@ clean:
 .PHONY: test-integration
 test-integration: venv build
 	@$(PY_INSTALL)
+	@$(PY) -m mypy --strict --cache-dir $(BUILD)/python/mypy-integration integration/faultproxy.py \
+	  integration/tests
 	@PTEL_OTELCOL=$$(GO=$(GO) bash integration/build-collector.sh) && export PTEL_OTELCOL && \
 	  GO=$(GO) PTEL_CLI=$(abspath $(BUILD)/bin/ptel) $(PY) -m pytest -q -rs -p no:cacheprovider \
 	  integration/tests

@@ -82,7 +82,7 @@ T = TypeVar("T", bound=Item)
 
 
 def _walk(lines: list[dict[str, Any]], cls: type[T], top: str, mid: str, leaf: str) -> list[T]:
-    out = []
+    out: list[T] = []
     for line in lines:
         for r in line.get(top, []):
             res = attrs(r.get("resource", {}).get("attributes"))
