@@ -29,7 +29,7 @@ if stale "$out/obj/ptel_guest.o" "${guest_src[@]}"; then
   "$cc" "${wasm[@]}" "${warn[@]}" "${inc[@]}" -c "$root/wasm/guest/ptel_guest.c" \
     -o "$out/obj/ptel_guest.o"
 fi
-for p in pii_filter rate_limiter null_plugin; do
+for p in pii_filter rate_limiter null_plugin stuck_plugin; do
   src=$root/wasm/plugins/$p.c
   "$cc" "${wasm[@]}" "${warn[@]}" "${inc[@]}" "${link[@]}" -o "$out/$p.wasm" "$src" \
     "$out/obj/ptel_guest.o" "$out/obj/ptel.o"

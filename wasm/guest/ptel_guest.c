@@ -22,6 +22,7 @@ struct ptel_guest {
     const uint8_t *payload;
     size_t payload_len;
     bool have_payload;
+    bool in_plugin; /* ptel_plugin_main is running (or faulted while it ran) */
     uint8_t *output;
     size_t output_len, output_cap;
     uint64_t det_mono; /* PTEL_GUEST_DETERMINISTIC state */
@@ -118,7 +119,9 @@ int32_t ptel_guest_invoke(const uint8_t *ctx_bytes, uint32_t ctx_len, const uint
     }
     ptel_context_free(g->ctx); /* the recorder now borrows ctx */
     g->ctx = ctx;
+    g->in_plugin = true;
     int app = ptel_plugin_main(g, ctx, input, input_len, g->rec);
+    g->in_plugin = false;
     rc = ptel_recorder_finish(g->rec, &g->payload, &g->payload_len);
     if (rc) return rc;
     g->have_payload = true;
@@ -140,6 +143,21 @@ GUEST_EXPORT(ptel_guest_result) int32_t ptel_guest_result(uint32_t *out_ptr, uin
     *out_ptr = (uint32_t)(uintptr_t)p; /* a guest address in wasm32 */
     *out_len = (uint32_t)n;
     return 0;
+}
+
+/* Runs on an instance whose plugin trapped or ran out of budget: the
+ * recorder may be in the middle of a call, so what it finishes is as
+ * untrusted as any payload (the host validates it) and the host bounds this
+ * call with a budget of its own. */
+GUEST_EXPORT(ptel_guest_salvage)
+int32_t ptel_guest_salvage(uint32_t *out_ptr, uint32_t *out_len) {
+    ptel_guest *g = &guest_state;
+    if (!g->in_plugin || !g->rec) return PTEL_E_STATE;
+    g->in_plugin = false;
+    int rc = ptel_recorder_finish(g->rec, &g->payload, &g->payload_len);
+    if (rc) return rc;
+    g->have_payload = true;
+    return ptel_guest_result(out_ptr, out_len);
 }
 
 GUEST_EXPORT(ptel_guest_output) int32_t ptel_guest_output(uint32_t *out_ptr, uint32_t *out_len) {

@@ -87,6 +87,16 @@ int32_t ptel_guest_result(uint32_t *out_ptr, uint32_t *out_len);
  * the plugin set none). */
 int32_t ptel_guest_output(uint32_t *out_ptr, uint32_t *out_len);
 
+/** After the plugin faulted inside `ptel_guest_invoke` (a trap, or the
+ * host's fuel or time budget ran out), finish the recorder of that
+ * invocation: what the plugin had recorded, with the spans it had open
+ * listed as open spans, which the host then ends with status ERROR and the
+ * fault's `error.type`. Stores the address and length as
+ * `ptel_guest_result` does. Returns 0, PTEL_E_STATE when no plugin call was
+ * interrupted, or the status of `ptel_recorder_finish`. Optional in ABI
+ * version 1: a host calls it only when the module exports it. */
+int32_t ptel_guest_salvage(uint32_t *out_ptr, uint32_t *out_len);
+
 /** The last invocation's PluginTelemetry as a native pointer (what
  * `ptel_guest_result` reports as guest addresses), for the native runner.
  * Same ownership and errors as `ptel_guest_result`. */

@@ -8,8 +8,10 @@ them; the binding's ``Invocation.end`` validates them like any payload.
 
 Faults never escape as exceptions: a trap, running out of fuel or memory, or
 a result outside guest memory ends the invocation with outcome CRASH or
-TIMEOUT and no payload (the spans the guest had open are lost: the guest
-does not stream them), and the next ``invoke`` runs on a fresh instance.
+TIMEOUT, and the next ``invoke`` runs on a fresh instance. Before dropping
+a trapped instance the host asks it for what it had recorded
+(``ptel_guest_salvage``, when exported): its spans are exported and the
+spans it had open are ended with status ERROR and the fault's error.type.
 """
 from __future__ import annotations
 
@@ -147,6 +149,7 @@ class WasmPlugin:
         self._invoke = export("ptel_guest_invoke")
         self._result = export("ptel_guest_result")
         self._output = export("ptel_guest_output")
+        self._salvage = export("ptel_guest_salvage") if "ptel_guest_salvage" in ex else None
         self._scratch = self._call(self._alloc, 8)
         self._buf, self._buf_cap = 0, 0
         if not self._scratch:
@@ -253,13 +256,29 @@ class WasmPlugin:
 
     def _fault(self, inv: ptel.Invocation, code: wasmtime.TrapCode | None,
                error_type: str = "") -> Result:
-        """Close the invocation of a faulted guest and drop the instance."""
+        """Close the invocation of a faulted guest with what it had recorded
+        and drop the instance."""
+        payload = self._salvaged()
         self._store = None
         error_type = error_type or _error_type(code)
         outcome = ptel.Outcome.TIMEOUT if code == wasmtime.TrapCode.OUT_OF_FUEL \
             else ptel.Outcome.CRASH
-        report = inv.end(None, outcome=outcome, error_type=error_type)
-        return Result(outcome, report, error_type=error_type)
+        report = inv.end(payload or None, outcome=outcome, error_type=error_type)
+        return Result(outcome, report, payload=payload, error_type=error_type)
+
+    def _salvaged(self) -> bytes:
+        """The faulted invocation's telemetry from ``ptel_guest_salvage``
+        (its open spans listed, for ``Invocation.end`` to end with ERROR),
+        under a fresh fuel budget; empty when the module lacks the export or
+        the salvage fails too."""
+        if self._store is None or self._salvage is None:
+            return b""
+        try:
+            self._store.set_fuel(self._fuel)
+            rc, payload = self._read_pair(self._salvage)
+        except (wasmtime.Trap, _Garbage, wasmtime.WasmtimeError):
+            return b""
+        return payload if rc == 0 else b""
 
     @property
     def memory_size(self) -> int:

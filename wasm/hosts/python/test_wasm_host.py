@@ -251,3 +251,44 @@ def test_conformance_vectors_through_the_wasm_core(tmp_path: Path) -> None:
     assert set(col) == groups
     assert all(c["failed"] == 0 for c in col.values())
     assert sum(c["passed"] for g, c in col.items() if g.startswith("scenarios/")) > 0
+
+
+# ---- salvage: a plugin that faults with a span open ------------------------------------------
+
+@pytest.mark.parametrize("mode,outcome,error_type", [
+    (b"trap", ptel.Outcome.CRASH, "wasm.trap.unreachable"),
+    (b"loop", ptel.Outcome.TIMEOUT, "wasm.out_of_fuel"),
+    (b"oom", ptel.Outcome.CRASH, "wasm.trap.unreachable"),
+])
+def test_fault_ends_open_spans_with_error(mode: bytes, outcome: int, error_type: str) -> None:
+    p = plugin("stuck_plugin", fuel=5_000_000, memory_limit=2 << 20)
+    inv = begin()
+    r = p.invoke(inv, mode)
+    assert (r.outcome, r.error_type) == (outcome, error_type)
+    assert r.payload and not r.report.rejected
+    assert (r.report.spans_accepted, r.report.open_spans) == (2, 1)
+    by_name = {s["name"]: s for s in spans(inv)}
+    assert set(by_name) == {"plugin.execute", "work", "step"}
+    work, step = by_name["work"], by_name["step"]
+    assert work["status"]["code"] == 2 and attrs(work)["error.type"] == error_type
+    assert step.get("status", {}).get("code", 0) == 0 and attrs(step) == {"step.count": "1"}
+    assert step["parentSpanId"] == work["spanId"]
+    assert work["parentSpanId"] == by_name["plugin.execute"]["spanId"]
+    assert attrs(by_name["plugin.execute"])["error.type"] == error_type
+    assert p.memory_size == 0
+    r2 = p.invoke(begin(), b"ok")  # the request continues on a fresh instance
+    assert r2.outcome == ptel.Outcome.OK and r2.report.open_spans == 1
+
+
+def test_open_span_of_a_successful_plugin_is_not_ended() -> None:
+    inv = begin()
+    r = plugin("stuck_plugin").invoke(inv, b"ok")
+    assert r.outcome == ptel.Outcome.OK and r.report.open_spans == 1
+    work = next(s for s in spans(inv) if s["name"] == "work")
+    assert work["status"]["code"] == 2 and attrs(work)["error.type"] == "span_not_ended"
+
+
+def test_salvage_after_a_finished_invocation_is_refused() -> None:
+    p = plugin("stuck_plugin")
+    p.invoke(begin(), b"ok")
+    assert p._salvaged() == b""  # PTEL_E_STATE: no plugin call was interrupted
