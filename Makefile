@@ -145,14 +145,18 @@ clean:
 # A real OpenTelemetry Collector (integration/collector, built once and
 # cached under ~/.cache/ptel) receives what the built-in exporter and each
 # SDK adapter export, also through a fault-injecting proxy (integration/).
+# The Rust adapter example's build is cached there too, so that a fresh
+# clone (CI) does not compile its HTTP stack again.
+PTEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ptel
+PTEL_ADAPTER_TARGET_DIR ?= $(PTEL_CACHE)/target-adapters
 .PHONY: test-integration
 test-integration: venv build
 	@$(PY_INSTALL)
 	@$(PY) -m mypy --strict --cache-dir $(BUILD)/python/mypy-integration integration/faultproxy.py \
 	  integration/tests
 	@PTEL_OTELCOL=$$(GO=$(GO) bash integration/build-collector.sh) && export PTEL_OTELCOL && \
-	  GO=$(GO) PTEL_CLI=$(abspath $(BUILD)/bin/ptel) $(PY) -m pytest -q -rs -p no:cacheprovider \
-	  integration/tests
+	  GO=$(GO) PTEL_CLI=$(abspath $(BUILD)/bin/ptel) PTEL_ADAPTER_TARGET_DIR=$(PTEL_ADAPTER_TARGET_DIR) \
+	  $(PY) -m pytest -q -rs -p no:cacheprovider integration/tests
 
 # The Rust binding (Cargo workspace at the root; see bindings/rust/README.md):
 # format, lints, tests (with a brief proptest pass over the host decode path),
