@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -326,3 +328,88 @@ def test_submit_from_many_threads(memory: ptel.Exporter) -> None:
     s = memory.stats()
     assert (s.invocations, s.traces.items_submitted, s.traces.items_sent) == (40, 120, 120)
     assert sorted(memory.memory()) == sorted(inv.export_traces(RESOURCE) for inv in invs)
+
+
+# ---- lifetimes under AddressSanitizer ------------------------------------------------------------
+
+STRESS = r'''
+import gc, http.server, os, sys, threading, time
+import ptel
+
+NULL = os.open(os.devnull, os.O_WRONLY)
+
+class Clock(ptel.Clock):  # called from the exporter's own thread
+    def monotonic_ns(self): return time.monotonic_ns()
+    def realtime_ns(self): return time.time_ns()
+
+def invocation():
+    inv = ptel.Invocation.begin(plugin="p", version="1")
+    rec = ptel.Recorder(inv.context)
+    with rec.span("s", attributes={"k": "v" * 100}):
+        rec.counter("c", value_type=int).add(1, {"a": 1})
+    inv.end(rec.finish())
+    return inv
+
+class Ok(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(503 if b"retry" in self.path.encode() else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a): pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{server.server_address[1]}"
+for i in range(12):
+    for kind, opts in (("memory", {}), ("console", {"fd": NULL}),
+                       ("otlp-http", {"endpoint": url, "schedule_delay_ms": 1}),
+                       ("otlp-http", {"traces_endpoint": url + "/retry", "retry_initial_ms": 1,
+                                      "retry_max_ms": 2, "schedule_delay_ms": 1})):
+        e = ptel.Exporter(kind, clock=Clock(), resource={"i": i}, **opts)
+        for _ in range(3):
+            e.submit(invocation())
+        e.stats().to_json()
+        e.memory()
+        if i % 3 == 0:
+            e.flush(50)
+            e.shutdown(50)
+        elif i % 3 == 1:
+            e.close()
+        del e  # i % 3 == 2: freed by the garbage collector, thread running
+        gc.collect()
+server.shutdown()
+print("exporter stress ok")
+'''
+
+
+@pytest.mark.skipif(os.environ.get("PTEL_PY_SKIP_ASAN") == "1", reason="PTEL_PY_SKIP_ASAN=1")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
+def test_exporter_lifetimes_under_asan(tmp_path: Path) -> None:
+    """Exporters with a Python clock called from their thread, shut down,
+    closed or collected while their thread runs: no use-after-free."""
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+    from test_asan import runtime
+
+    cc = os.environ.get("CC", "cc")
+    asan = runtime(cc, "libasan.so")
+    if asan is None:
+        pytest.skip(f"{cc} has no shared ASan runtime")
+    package = ROOT / "bindings" / "python" / "ptel"
+    shutil.copytree(package, tmp_path / "ptel", ignore=shutil.ignore_patterns(
+        "*.so", "*.o", "_ptel_cffi.c", "__pycache__"))
+    subprocess.run([sys.executable, str(package / "_build.py"), "--out", str(tmp_path / "ptel"),
+                    "--tmp", str(tmp_path / "build")], env=dict(os.environ, PTEL_PY_SANITIZE="1",
+                                                                CC=cc),
+                   check=True, capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", STRESS], capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, LD_PRELOAD=asan, PYTHONPATH=str(tmp_path), PYTHONMALLOC="malloc",
+                 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
+                 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"))
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    assert proc.stdout.strip() == "exporter stress ok"
+    assert "runtime error" not in proc.stderr  # UBSan reports
