@@ -315,6 +315,35 @@ static void test_response(void) {
     CHECK_EQ_INT(rej, 0);
 }
 
+/* Response bodies come from the network and Retry-After from its headers:
+ * random bytes must read without a fault (ASan checks) and with results in
+ * range. Deterministic xorshift, so a failure reproduces. */
+static void test_random_input(void) {
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    uint8_t buf[64];
+    int bad = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(x % sizeof buf);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf[i] = (uint8_t)x;
+            if (round % 3 == 0) buf[i] &= 0x3f; /* more small tags and lengths */
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t rej = 0, items = 0;
+        uint8_t *copy = malloc(n ? n : 1); /* exact size, so ASan sees overreads */
+        memcpy(copy, buf, n);
+        ptel__export_parse_response(copy, n, &rej);
+        int st = ptel__export_count_items((uint32_t)(round & 1), copy, n, &items, NULL);
+        int64_t ms = ptel__export_retry_after_ms((const char *)copy, n, 784111777);
+        if ((st != 0 && st != PTEL_E_TRUNCATED && st != PTEL_E_MALFORMED) || ms < -1 || items > n ||
+            (int64_t)rej < 0)
+            bad++;
+        free(copy);
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void test_stats_json(void) {
     ptel_exporter_stats s;
     memset(&s, 0, sizeof s);
@@ -409,6 +438,7 @@ int main(void) {
     RUN(test_retry_after);
     RUN(test_count_items);
     RUN(test_response);
+    RUN(test_random_input);
     RUN(test_stats_json);
     RUN(test_new_rejects);
     return test_summary();
