@@ -55,6 +55,13 @@ def _sources() -> list[str]:
     return [_path(p) for p in [unity, *extra]]
 
 
+def _depends() -> list[str]:
+    """Every file the unity build reads: setuptools rebuilds the extension
+    when one is newer than it (it would otherwise look at ptel.c alone)."""
+    files = [*(CORE / "src").glob("*.[ch]"), *(CORE / "include" / "ptel").glob("*.h")]
+    return [_path(p) for p in sorted(files)]
+
+
 def _flags() -> tuple[list[str], list[str]]:
     compile_args: list[str] = []
     link_args: list[str] = []
@@ -76,6 +83,7 @@ ffibuilder.set_source(
     "ptel._ptel_cffi",
     '#include "ptel/ptel.h"\n',
     sources=_sources(),
+    depends=_depends(),
     include_dirs=[_path(CORE / "include"), _path(CORE / "src")],
     define_macros=[("_GNU_SOURCE", None)],
     extra_compile_args=_compile_args,

@@ -228,7 +228,7 @@ def test_context_repr() -> None:
 
 def test_one_exception_class_per_status() -> None:
     errors = [row for row in ptel.STATUS_TABLE if row[1] != 0]
-    assert len(ptel.ERRORS_BY_STATUS) == len(errors) == 20
+    assert len(ptel.ERRORS_BY_STATUS) == len(errors) == 22
     for name, value, message in errors:
         cls = ptel.ERRORS_BY_STATUS[value]
         assert issubclass(cls, ptel.PtelError) and cls.status_code == value
