@@ -8,8 +8,10 @@
 //
 // Guest faults are not errors: a trap, the deadline, memory exhaustion or a
 // result outside guest memory ends the invocation with outcome crash or
-// timeout and no payload (spans the guest had open are lost: the guest does
-// not stream them), and the next Invoke runs on a fresh instance.
+// timeout, and the next Invoke runs on a fresh instance. Before dropping a
+// faulted instance the host asks it for what it had recorded
+// (ptel_guest_salvage, when exported): its spans are exported and the spans
+// it had open are ended with status ERROR and the fault's error.type.
 package wasmhost
 
 import (
@@ -18,6 +20,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	ptel "github.com/ptel-dev/ptel/bindings/go"
@@ -67,6 +70,9 @@ type Plugin struct {
 	buf      uint32
 	bufCap   uint32
 }
+
+// salvageExport is the optional export that finishes a faulted invocation.
+const salvageExport = "ptel_guest_salvage"
 
 var exports = []string{"ptel_guest_abi_version", "ptel_guest_alloc", "ptel_guest_free",
 	"ptel_guest_configure", "ptel_guest_invoke", "ptel_guest_result", "ptel_guest_output"}
@@ -120,6 +126,9 @@ func (p *Plugin) instantiate(ctx context.Context) error {
 	if mod.Memory() == nil {
 		mod.Close(ctx)
 		return fmt.Errorf("%w: missing export memory", ErrABI)
+	}
+	if f := mod.ExportedFunction(salvageExport); f != nil {
+		fn[salvageExport] = f // optional in ABI version 1
 	}
 	fail := func(err error) error { mod.Close(ctx); return err }
 	if init := mod.ExportedFunction("_initialize"); init != nil {
@@ -296,6 +305,8 @@ func faultKind(cause error) (ptel.Outcome, string) {
 		return ptel.OutcomeTimeout, "wasm.timeout"
 	case errors.Is(cause, errBadResult):
 		return ptel.OutcomeCrash, "wasm.bad_result"
+	case strings.HasPrefix(cause.Error(), "wasm error: unreachable"):
+		return ptel.OutcomeCrash, "wasm.trap.unreachable" // wazero names traps only in text
 	default:
 		return ptel.OutcomeCrash, "wasm.trap"
 	}
@@ -308,14 +319,74 @@ func (p *Plugin) drop(ctx context.Context) {
 	}
 }
 
-// fault ends inv for a guest that failed and drops its instance.
+// fault ends inv for a guest that failed, with what it had recorded, and
+// drops its instance.
 func (p *Plugin) fault(ctx context.Context, inv *ptel.Invocation, cause error) (Result, error) {
 	var res Result
 	res.Outcome, res.ErrorType = faultKind(cause)
+	res.Payload = p.salvage(ctx, res.Outcome == ptel.OutcomeTimeout)
 	p.drop(ctx)
 	var err error
-	res.Report, err = inv.End(nil, res.Outcome, res.ErrorType)
-	return res, err
+	res.Report, err = inv.End(res.Payload, res.Outcome, res.ErrorType)
+	if err != nil && !errors.Is(err, ptel.ErrRejected) {
+		return res, err
+	}
+	return res, nil
+}
+
+// salvage asks a faulted guest for the telemetry of its interrupted
+// invocation (ptel_guest_salvage, when exported), with the spans it had
+// open listed for inv.End to end with status ERROR. A trap leaves the
+// instance callable; the deadline closes it (its WASI state is gone), so
+// then its memory is copied into a fresh instance of the module, which
+// finishes the same recorder.
+// nil when the module lacks the export or the salvage fails too.
+func (p *Plugin) salvage(ctx context.Context, timedOut bool) []byte {
+	if p.mod == nil || p.fn[salvageExport] == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+	if timedOut {
+		return p.revived(cctx)
+	}
+	b, err := p.readPair(cctx, salvageExport)
+	if err != nil {
+		return nil // the salvage itself failed
+	}
+	return b
+}
+
+// revived runs ptel_guest_salvage on a fresh instance holding the closed
+// instance's memory (all the guest's state but its globals: the shadow
+// stack pointer starts afresh, which only discards the abandoned frames).
+func (p *Plugin) revived(ctx context.Context) []byte {
+	old, ok := p.mod.Memory().Read(0, p.mod.Memory().Size())
+	if !ok {
+		return nil
+	}
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader)
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
+	if err != nil {
+		return nil
+	}
+	defer mod.Close(ctx)
+	mem := mod.Memory()
+	if mem == nil || mem.Size() > uint32(len(old)) {
+		return nil
+	}
+	if _, ok := mem.Grow((uint32(len(old)) - mem.Size()) / 65536); !ok || !mem.Write(0, old) {
+		return nil
+	}
+	live, fn := p.mod, p.fn
+	p.mod, p.fn = mod, map[string]api.Function{salvageExport: mod.ExportedFunction(salvageExport)}
+	b, err := p.readPair(ctx, salvageExport)
+	p.mod, p.fn = live, fn
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // MemorySize is the live instance's linear memory in bytes (0 when none).

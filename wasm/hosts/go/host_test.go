@@ -194,9 +194,9 @@ func TestFaults(t *testing.T) {
 		mode, errorType, outcome string
 		want                     ptel.Outcome
 	}{
-		{"trap", "wasm.trap", "crash", ptel.OutcomeCrash},
+		{"trap", "wasm.trap.unreachable", "crash", ptel.OutcomeCrash},
 		{"loop", "wasm.timeout", "timeout", ptel.OutcomeTimeout},
-		{"oom", "wasm.trap", "crash", ptel.OutcomeCrash},
+		{"oom", "wasm.trap.unreachable", "crash", ptel.OutcomeCrash},
 		{"oob", "wasm.bad_result", "crash", ptel.OutcomeCrash},
 		{"nopayload", "wasm.bad_result", "crash", ptel.OutcomeCrash},
 	}
@@ -317,5 +317,51 @@ func BenchmarkWasmPII(b *testing.B) {
 			b.Fatal(err)
 		}
 		inv.Close()
+	}
+}
+
+// A plugin that faults with span "work" open: the host salvages what it
+// recorded ("step") and ends "work" with status ERROR and the fault's
+// error.type; under the deadline that needs the revived instance.
+func TestFaultEndsOpenSpansWithError(t *testing.T) {
+	cases := []struct {
+		mode, errorType string
+		want            ptel.Outcome
+	}{
+		{"trap", "wasm.trap.unreachable", ptel.OutcomeCrash},
+		{"loop", "wasm.timeout", ptel.OutcomeTimeout},
+		{"oom", "wasm.trap.unreachable", ptel.OutcomeCrash},
+	}
+	p := load(t, "stuck_plugin", Options{Timeout: 200 * time.Millisecond, MemoryLimitPages: 32})
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			inv := begin(t, nil)
+			r, err := p.Invoke(context.Background(), inv, []byte(c.mode))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Outcome != c.want || r.ErrorType != c.errorType || len(r.Payload) == 0 {
+				t.Fatalf("%+v", r)
+			}
+			if r.Report.Rejected || r.Report.SpansAccepted != 2 || r.Report.OpenSpans != 1 {
+				t.Fatalf("report %+v", r.Report)
+			}
+			s := spans(t, inv)
+			work, step, ex := s["work"], s["step"], s["plugin.execute"]
+			if len(s) != 3 || work.Status.Code != 2 || work.attr("error.type") != c.errorType {
+				t.Fatalf("spans %+v", s)
+			}
+			if step.Status.Code != 0 || step.attr("step.count") != "1" ||
+				step.ParentSpanID != work.SpanID || work.ParentSpanID != ex.SpanID {
+				t.Fatalf("step %+v work %+v", step, work)
+			}
+			if ex.attr("error.type") != c.errorType || p.MemorySize() != 0 {
+				t.Fatalf("invocation span %+v, memory %d", ex, p.MemorySize())
+			}
+			r2, err := p.Invoke(context.Background(), begin(t, nil), []byte("ok"))
+			if err != nil || r2.Outcome != ptel.OutcomeOK || r2.Report.OpenSpans != 1 {
+				t.Fatalf("%v %+v", err, r2)
+			}
+		})
 	}
 }

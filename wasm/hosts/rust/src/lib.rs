@@ -11,8 +11,11 @@
 //!
 //! Guest faults are not errors: a trap, running out of fuel or memory, or a
 //! result outside guest memory ends the invocation with outcome crash or
-//! timeout and no payload (spans the guest had open are lost: the guest does
-//! not stream them), and the next invoke runs on a fresh instance.
+//! timeout, and the next invoke runs on a fresh instance. Before dropping a
+//! faulted instance the host asks it for what it had recorded
+//! (`ptel_guest_salvage`, when exported): its spans are exported and the
+//! spans it had open are ended with status ERROR and the fault's
+//! `error.type`.
 use std::fmt;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -57,7 +60,7 @@ pub struct WasmResult {
     pub status: i32,
     /// The plugin's functional output.
     pub output: Vec<u8>,
-    /// The PluginTelemetry bytes (empty after a fault).
+    /// The PluginTelemetry bytes (after a fault: what the salvage returned).
     pub payload: Vec<u8>,
     /// `error.type` of a failed invocation ("" when it succeeded).
     pub error_type: String,
@@ -100,6 +103,7 @@ struct Live {
     invoke: TypedFunc<(u32, u32, u32, u32), i32>,
     result: TypedFunc<(u32, u32), i32>,
     output: TypedFunc<(u32, u32), i32>,
+    salvage: Option<TypedFunc<(u32, u32), i32>>,
     scratch: u32,
     buf: u32,
     cap: u32,
@@ -276,6 +280,8 @@ impl WasmPlugin {
         let output = inst
             .get_typed_func(&mut store, "ptel_guest_output")
             .map_err(abi)?;
+        // Optional in ABI version 1.
+        let salvage = inst.get_typed_func(&mut store, "ptel_guest_salvage").ok();
         let flags = u32::from(self.opts.deterministic);
         if configure.call(&mut store, flags).map_err(HostError::Wasm)? != 0 {
             return Err(HostError::Abi(
@@ -294,6 +300,7 @@ impl WasmPlugin {
             invoke,
             result,
             output,
+            salvage,
             scratch,
             buf: 0,
             cap: 0,
@@ -350,15 +357,15 @@ impl WasmPlugin {
                 })
             }
             Err(fault) => {
-                self.live = None;
+                let payload = self.live.take().map_or_else(Vec::new, |l| l.salvaged(fuel));
                 let (outcome, et) = fault.kind();
-                let report = end(inv, Vec::new(), outcome, &et)?;
+                let report = end(inv, payload.clone(), outcome, &et)?;
                 Ok(WasmResult {
                     outcome,
                     report,
                     status: 0,
                     output: Vec::new(),
-                    payload: Vec::new(),
+                    payload,
                     error_type: et,
                 })
             }
@@ -443,6 +450,20 @@ impl Live {
         let ptr = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
         let len = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
         self.read(ptr, len)
+    }
+
+    /// The faulted invocation's telemetry from `ptel_guest_salvage` (its
+    /// open spans listed, for `Invocation::end` to end with ERROR), under a
+    /// fresh fuel budget; empty when the module lacks the export or the
+    /// salvage fails too.
+    fn salvaged(mut self, fuel: u64) -> Vec<u8> {
+        let Some(f) = self.salvage.clone() else {
+            return Vec::new();
+        };
+        if self.store.set_fuel(fuel).is_err() {
+            return Vec::new();
+        }
+        self.pair(f).unwrap_or_default()
     }
 
     fn run(

@@ -234,3 +234,48 @@ fn negative_guest_status_ends_with_error() {
         (Outcome::Error, -9, "ptel.guest_status")
     );
 }
+
+/// A plugin that faults with span "work" open: the host salvages what it
+/// recorded ("step") and ends "work" with status ERROR and the fault's
+/// error.type; the request continues on a fresh instance.
+#[test]
+fn faults_end_open_spans_with_error() {
+    let opts = Options {
+        fuel: 5_000_000,
+        memory_limit: 2 << 20,
+        deterministic: false,
+    };
+    let mut p = plugin("stuck_plugin", opts);
+    for (mode, outcome, et) in [
+        ("trap", Outcome::Crash, "wasm.trap.unreachable"),
+        ("loop", Outcome::Timeout, "wasm.out_of_fuel"),
+        ("oom", Outcome::Crash, "wasm.trap.unreachable"),
+    ] {
+        let mut inv = begin();
+        let r = p.invoke(&mut inv, mode.as_bytes()).unwrap();
+        assert_eq!((r.outcome, r.error_type.as_str()), (outcome, et), "{mode}");
+        assert!(!r.payload.is_empty() && !r.report.rejected, "{mode}");
+        assert_eq!(
+            (r.report.spans_accepted, r.report.open_spans),
+            (2, 1),
+            "{mode}"
+        );
+        let json = traces(&inv);
+        let error = format!("{{\"key\":\"error.type\",\"value\":{{\"stringValue\":\"{et}\"}}}}");
+        for name in ["plugin.execute", "work", "step"] {
+            assert!(json.contains(&format!("\"name\":\"{name}\"")), "{json}");
+        }
+        // ERROR with the fault's error.type on the invocation span and on
+        // "work", which the host ended; "step" as the plugin recorded it.
+        assert_eq!(json.matches(&error).count(), 2, "{json}");
+        assert_eq!(json.matches("\"status\":{\"code\":2").count(), 2, "{json}");
+        assert!(
+            json.contains("{\"key\":\"step.count\",\"value\":{\"intValue\":\"1\"}}"),
+            "{json}"
+        );
+        assert_eq!(p.memory_size(), 0, "{mode}: faulted instance kept");
+        let mut next = begin();
+        let r2 = p.invoke(&mut next, b"ok").unwrap();
+        assert_eq!((r2.outcome, r2.report.open_spans), (Outcome::Ok, 1));
+    }
+}
