@@ -3,7 +3,9 @@ package ptel_test
 import (
 	"context"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -22,6 +24,22 @@ import (
 // produced every 1000 spans. ns/op and allocs/op are per span.
 
 const batch = 1000
+
+// cpuTime is the process's user + system CPU time. The benchmarks report
+// it per span beside ns/op: on a shared, loaded machine wall time mostly
+// measures waiting for a core, CPU time the work.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time since start per op.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
 
 func BenchmarkSpan(b *testing.B) {
 	b.Run("ptel", func(b *testing.B) {
@@ -56,6 +74,7 @@ func BenchmarkSpan(b *testing.B) {
 		calls := runtime.NumCgoCall()
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := cpuTime()
 		for i := 0; i < b.N; i++ {
 			_, s := rec.Start(ctx, "tool.scan", ptel.WithSpanKind(ptel.SpanKindInternal))
 			s.SetAttributes(
@@ -75,6 +94,7 @@ func BenchmarkSpan(b *testing.B) {
 			}
 		}
 		b.StopTimer()
+		reportCPU(b, cpu)
 		b.ReportMetric(float64(runtime.NumCgoCall()-calls)/float64(b.N), "cgo/span")
 	})
 
@@ -90,6 +110,7 @@ func BenchmarkSpan(b *testing.B) {
 		parent.End()
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := cpuTime()
 		for i := 0; i < b.N; i++ {
 			_, s := tracer.Start(ctx, "tool.scan", trace.WithSpanKind(trace.SpanKindInternal))
 			s.SetAttributes(
@@ -102,6 +123,7 @@ func BenchmarkSpan(b *testing.B) {
 			s.End()
 		}
 		b.StopTimer()
+		reportCPU(b, cpu)
 	})
 }
 
@@ -119,11 +141,13 @@ func BenchmarkDisabledSpan(b *testing.B) {
 		calls := runtime.NumCgoCall()
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := cpuTime()
 		for i := 0; i < b.N; i++ {
 			_, s := rec.Start(bg, "tool.scan")
 			s.End()
 		}
 		b.StopTimer()
+		reportCPU(b, cpu)
 		b.ReportMetric(float64(runtime.NumCgoCall()-calls)/float64(b.N), "cgo/span")
 	})
 	b.Run("otel-sdk", func(b *testing.B) {
@@ -132,10 +156,13 @@ func BenchmarkDisabledSpan(b *testing.B) {
 		tracer := tp.Tracer("bench")
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := cpuTime()
 		for i := 0; i < b.N; i++ {
 			_, s := tracer.Start(bg, "tool.scan")
 			s.End()
 		}
+		b.StopTimer()
+		reportCPU(b, cpu)
 	})
 }
 
