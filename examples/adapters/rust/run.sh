@@ -8,5 +8,5 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 export CARGO_TARGET_DIR="${PTEL_ADAPTER_TARGET_DIR:-$root/target-adapters/rust}"
-cargo build --quiet --locked --manifest-path "$here/Cargo.toml" >&2
+cargo build --quiet --manifest-path "$here/Cargo.toml" >&2
 exec "$CARGO_TARGET_DIR/debug/ptel-adapter-example" "$@"

@@ -448,3 +448,10 @@ fn otlp_http_posts_the_same_bytes_and_retries() {
     assert_eq!(s.last_http_status, 200);
     assert_eq!(s.traces.dropped(DropReason::Rejected), 0);
 }
+
+#[test]
+fn exporter_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Exporter>();
+    send_sync::<ptel::ExporterStats>();
+}

@@ -520,3 +520,24 @@ fn deltas_of_many_invocations_add_up_in_the_host_streams() {
     });
     assert_eq!(h.adapter.stats().points_recorded, 12);
 }
+
+#[test]
+fn adapter_types_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ptel::sdk::Adapter>();
+    send_sync::<ptel::sdk::SdkInvocation>();
+    send_sync::<ptel::sdk::PluginSpans>();
+    // One adapter shared by threads that each run an invocation.
+    let h = host(Sampler::AlwaysOn);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let mut call = begin_root(&h.adapter, "pii_filter", "1.0.0");
+                let ctx = call.invocation().context().to_context().unwrap();
+                call.end(pii_filter(&ctx), Outcome::Ok, "").unwrap();
+            });
+        }
+    });
+    assert_eq!(flushed(&h).len(), 12);
+    assert_eq!(h.adapter.stats().spans_delivered, 8);
+}
