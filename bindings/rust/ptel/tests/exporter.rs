@@ -369,11 +369,21 @@ fn receiver(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<Vec<Received
     let handle = std::thread::spawn(move || {
         let mut got = Vec::new();
         let mut statuses = statuses.into_iter();
-        listener.set_nonblocking(false).unwrap();
+        // Bounded: a test that gets fewer requests fails instead of hanging.
+        listener.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         // Two signals, plus one retry per non-2xx status.
         let expected = 2 + statuses.len();
-        while got.len() < expected {
-            let (stream, _) = listener.accept().unwrap();
+        while got.len() < expected && std::time::Instant::now() < deadline {
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                Err(e) => panic!("accept: {e}"),
+            };
+            stream.set_nonblocking(false).unwrap();
             stream
                 .set_read_timeout(Some(Duration::from_secs(10)))
                 .unwrap();
