@@ -428,7 +428,9 @@ int ptel__export_put(ptel_exporter *exp, uint32_t signal, const uint8_t *data, s
         q->count++;
         q->bytes += len;
         q->items += items;
-        pthread_cond_signal(&exp->wake);
+        /* The worker already waits for the head's delay; wake it only for a
+         * new head or a full batch (a wake per submit costs a context switch). */
+        if (q->head == r || q->bytes >= exp->max_batch_bytes) pthread_cond_signal(&exp->wake);
         return 0;
     }
     case PTEL_EXPORTER_MEMORY:
