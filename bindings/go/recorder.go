@@ -841,7 +841,17 @@ func (s Span) RecordError(err error, attrs ...KeyValue) {
 		return
 	}
 	typ, msg := errorText(err)
-	s.recordException(typ, msg, "", attrs)
+	s.recordException(typ, msg, "", 0, attrs)
+}
+
+// RecordErrorAt is RecordError with the event stamped at t (the zero time
+// = now), for an error observed earlier than it is recorded.
+func (s Span) RecordErrorAt(err error, t time.Time, attrs ...KeyValue) {
+	if err == nil || s.d == nil {
+		return
+	}
+	typ, msg := errorText(err)
+	s.recordException(typ, msg, "", unixNano(t), attrs)
 }
 
 // errorText runs the plugin's Error method outside the recorder's lock and
@@ -863,10 +873,11 @@ func (s Span) RecordException(typ, message, stacktrace string, attrs ...KeyValue
 	if s.d == nil {
 		return
 	}
-	s.recordException(typ, message, stacktrace, attrs)
+	s.recordException(typ, message, stacktrace, 0, attrs)
 }
 
-func (s Span) recordException(typ, message, stack string, extra []KeyValue) {
+// recordException stamps the event at ts (0 = now).
+func (s Span) recordException(typ, message, stack string, ts uint64, extra []KeyValue) {
 	if !s.lock("record exception") {
 		return
 	}
@@ -884,7 +895,10 @@ func (s Span) recordException(typ, message, stack string, extra []KeyValue) {
 		attrs = append(attrs, String("exception.stacktrace", stack))
 	}
 	attrs = append(attrs, extra...)
-	d.addEvent("exception", r.now(), attrs, r.limits.EventCount)
+	if ts == 0 {
+		ts = r.now()
+	}
+	d.addEvent("exception", ts, attrs, r.limits.EventCount)
 	d.setStatus(StatusError, message)
 }
 

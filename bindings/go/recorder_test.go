@@ -369,7 +369,18 @@ func TestRecordErrorAndException(t *testing.T) {
 	_, x := f.rec.Start(bg, "x")
 	x.RecordException("", "", "")
 	x.End()
+	_, at := f.rec.Start(bg, "at")
+	at.RecordErrorAt(nil, time.Unix(0, 5)) // nothing
+	at.RecordErrorAt(errors.New("late"), time.Unix(0, int64(fxTimeBase+7)), ptel.Int("n", 1))
+	at.RecordErrorAt(errors.New("now"), time.Time{})
+	at.End()
 	tel := decodeTelemetry(t, f.finish())
+	ae := tel.span(t, "at").Events
+	eq(t, "RecordErrorAt events", len(ae), 2)
+	eq(t, "RecordErrorAt time", ae[0].TimeUnixNano, fxTimeBase+7)
+	eq(t, "RecordErrorAt attrs", len(ae[0].Attributes), 3)
+	eq(t, "RecordErrorAt zero time = now", ae[1].TimeUnixNano, tel.span(t, "at").StartTimeUnixNano)
+	eq(t, "RecordErrorAt status", tel.span(t, "at").Status.GetMessage(), "now")
 	sp := tel.span(t, "s")
 	eq(t, "events", len(sp.Events), 1)
 	eq(t, "event", sp.Events[0].Name, "exception")
