@@ -64,7 +64,7 @@ format:
 	  'bench/c/*.c' | grep -v headertest)
 
 test: check-generated test-c test-asan check-format test-python test-rust test-go conformance test-wasm \
-      test-integration
+      test-integration test-gateway
 	@echo "all tests passed"
 
 # The Python binding (bindings/python): install the package into .venv from
