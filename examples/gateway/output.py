@@ -45,7 +45,11 @@ class Output:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.jsonl = out_dir / "otlp.jsonl"
         self.jsonl.write_text("")  # the exporter appends
-        self.exporter = ptel.Exporter.from_env(path=str(self.jsonl), resource=self.resource)
+        try:
+            self.exporter = ptel.Exporter.from_env(path=str(self.jsonl),
+                                                   resource=self.resource)
+        except ptel.PtelError as exc:  # e.g. no libcurl for OTLP/HTTP
+            raise SystemExit(f"gateway: cannot export: {exc}") from exc
         self.aggregator = ptel.Aggregator()
         self._scope_spans: list[bytes] = []
 
