@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "9acf493bb31e04277744b5ca4e700c3c19c9bc5d97b9892edaa31569efa6eb43"
+const coreHash = "93e686de9ac69223a207990b9ffce55ab9f1095c4f6c97ace3992ef88492b7b1"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"
@@ -505,7 +505,10 @@ const (
 	cEnvServiceName           = 14
 	cEnvResourceAttributes    = 15
 	cEnvTemporalityPreference = 16
-	cEnvCount                 = 17
+	cEnvProtocol              = 17
+	cEnvTracesProtocol        = 18
+	cEnvMetricsProtocol       = 19
+	cEnvCount                 = 20
 )
 
 const (

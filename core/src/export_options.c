@@ -45,6 +45,9 @@ static const char *const export_env_names[PTEL_ENV_COUNT] = {
     [PTEL_ENV_SERVICE_NAME] = "OTEL_SERVICE_NAME",
     [PTEL_ENV_RESOURCE_ATTRIBUTES] = "OTEL_RESOURCE_ATTRIBUTES",
     [PTEL_ENV_TEMPORALITY_PREFERENCE] = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+    [PTEL_ENV_PROTOCOL] = "OTEL_EXPORTER_OTLP_PROTOCOL",
+    [PTEL_ENV_TRACES_PROTOCOL] = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    [PTEL_ENV_METRICS_PROTOCOL] = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
 };
 
 const char *ptel_exporter_env_name(int var) {
@@ -341,6 +344,12 @@ int ptel_exporter_options_from_env(ptel_exporter_options *opts, ptel_getenv_fn g
         else
             export_env_bad(&e, PTEL_ENV_TEMPORALITY_PREFERENCE,
                            "neither cumulative, delta nor lowmemory");
+    }
+    /* Nothing to set: only the protocol the exporter speaks is accepted. */
+    for (int var = PTEL_ENV_PROTOCOL; var <= PTEL_ENV_METRICS_PROTOCOL; var++) {
+        v = export_env_get(&e, var);
+        if (v && strcmp(v, "http/protobuf") != 0)
+            export_env_bad(&e, var, "only http/protobuf is supported");
     }
     if (disabled) opts->kind = PTEL_EXPORTER_NONE;
     return e.status;

@@ -63,6 +63,9 @@ static void test_every_variable(void) {
     tx_set(&env, "OTEL_SERVICE_NAME", "checkout");
     tx_set(&env, "OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod");
     tx_set(&env, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta");
+    tx_set(&env, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+    tx_set(&env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf");
+    tx_set(&env, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf");
     ptel_exporter_options o;
     ptel_exporter_options_init(&o);
     ptel_diag d = {0};
@@ -174,6 +177,9 @@ static void test_bad_values(void) {
     check_bad("OTEL_RESOURCE_ATTRIBUTES", "a=%G0", PTEL_ENV_RESOURCE_ATTRIBUTES);
     check_bad("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "both",
               PTEL_ENV_TEMPORALITY_PREFERENCE);
+    check_bad("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", PTEL_ENV_PROTOCOL);
+    check_bad("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json", PTEL_ENV_TRACES_PROTOCOL);
+    check_bad("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "HTTP/PROTOBUF", PTEL_ENV_METRICS_PROTOCOL);
 
     /* Several bad: the first in reading order is reported, the rest ignored. */
     tx_env env = {0};
@@ -194,6 +200,8 @@ static void test_env_names(void) {
     CHECK(!strcmp(ptel_exporter_env_name(PTEL_ENV_TEMPORALITY_PREFERENCE),
                   "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"));
     CHECK(!strcmp(ptel_exporter_env_name(PTEL_ENV_SDK_DISABLED), "OTEL_SDK_DISABLED"));
+    CHECK(!strcmp(ptel_exporter_env_name(PTEL_ENV_METRICS_PROTOCOL),
+                  "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"));
     CHECK(!strcmp(ptel_exporter_env_name(0), "unknown"));
     CHECK(!strcmp(ptel_exporter_env_name(PTEL_ENV_COUNT), "unknown"));
     CHECK(!strcmp(ptel_exporter_env_name(-1), "unknown"));

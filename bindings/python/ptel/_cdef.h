@@ -607,7 +607,10 @@ typedef enum ptel_exporter_env
   PTEL_ENV_SERVICE_NAME = 14,
   PTEL_ENV_RESOURCE_ATTRIBUTES = 15,
   PTEL_ENV_TEMPORALITY_PREFERENCE = 16,
-  PTEL_ENV_COUNT = 17
+  PTEL_ENV_PROTOCOL = 17,
+  PTEL_ENV_TRACES_PROTOCOL = 18,
+  PTEL_ENV_METRICS_PROTOCOL = 19,
+  PTEL_ENV_COUNT = 20
 } ptel_exporter_env;
 const char *ptel_exporter_env_name(int var);
 int ptel_exporter_options_from_env(ptel_exporter_options *opts, ptel_getenv_fn getenv_fn, void *ud, ptel_diag *diag);

@@ -270,7 +270,10 @@ class ExporterEnv(enum.IntEnum):
     SERVICE_NAME = 14
     RESOURCE_ATTRIBUTES = 15
     TEMPORALITY_PREFERENCE = 16
-    COUNT = 17
+    PROTOCOL = 17
+    TRACES_PROTOCOL = 18
+    METRICS_PROTOCOL = 19
+    COUNT = 20
 
 
 class ExportSignal(enum.IntEnum):

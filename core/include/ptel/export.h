@@ -192,7 +192,10 @@ typedef enum ptel_exporter_env {
     PTEL_ENV_SERVICE_NAME = 14,
     PTEL_ENV_RESOURCE_ATTRIBUTES = 15,
     PTEL_ENV_TEMPORALITY_PREFERENCE = 16,
-    PTEL_ENV_COUNT = 17 /**< one past the last */
+    PTEL_ENV_PROTOCOL = 17,
+    PTEL_ENV_TRACES_PROTOCOL = 18,
+    PTEL_ENV_METRICS_PROTOCOL = 19,
+    PTEL_ENV_COUNT = 20 /**< one past the last */
 } ptel_exporter_env;
 
 /** Name of a ptel_exporter_env variable ("OTEL_EXPORTER_OTLP_TIMEOUT"), or
@@ -207,7 +210,10 @@ PTEL_API const char *ptel_exporter_env_name(int var);
  * traces variant wins over a metrics one), OTEL_SERVICE_NAME,
  * OTEL_RESOURCE_ATTRIBUTES and
  * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (cumulative, delta or
- * lowmemory, any case). Setting any endpoint selects PTEL_EXPORTER_OTLP_HTTP.
+ * lowmemory, any case) and OTEL_EXPORTER_OTLP_PROTOCOL with its _TRACES_ /
+ * _METRICS_ variants (only "http/protobuf" is supported: "grpc" or
+ * "http/json" is reported as a bad value, and the exporter still speaks
+ * http/protobuf). Setting any endpoint selects PTEL_EXPORTER_OTLP_HTTP.
  * Unset and empty variables leave their fields as they are.
  *
  * A variable with a bad value (a timeout that is not a decimal number of at

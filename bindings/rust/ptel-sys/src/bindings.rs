@@ -306,8 +306,11 @@ pub const PTEL_ENV_METRICS_COMPRESSION: ptel_exporter_env = 13;
 pub const PTEL_ENV_SERVICE_NAME: ptel_exporter_env = 14;
 pub const PTEL_ENV_RESOURCE_ATTRIBUTES: ptel_exporter_env = 15;
 pub const PTEL_ENV_TEMPORALITY_PREFERENCE: ptel_exporter_env = 16;
+pub const PTEL_ENV_PROTOCOL: ptel_exporter_env = 17;
+pub const PTEL_ENV_TRACES_PROTOCOL: ptel_exporter_env = 18;
+pub const PTEL_ENV_METRICS_PROTOCOL: ptel_exporter_env = 19;
 /// one past the last
-pub const PTEL_ENV_COUNT: ptel_exporter_env = 17;
+pub const PTEL_ENV_COUNT: ptel_exporter_env = 20;
 
 /// The signals an exporter carries.
 pub type ptel_export_signal = u32;
@@ -1982,7 +1985,10 @@ extern "C" {
     /// traces variant wins over a metrics one), OTEL_SERVICE_NAME,
     /// OTEL_RESOURCE_ATTRIBUTES and
     /// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (cumulative, delta or
-    /// lowmemory, any case). Setting any endpoint selects PTEL_EXPORTER_OTLP_HTTP.
+    /// lowmemory, any case) and OTEL_EXPORTER_OTLP_PROTOCOL with its _TRACES_ /
+    /// _METRICS_ variants (only "http/protobuf" is supported: "grpc" or
+    /// "http/json" is reported as a bad value, and the exporter still speaks
+    /// http/protobuf). Setting any endpoint selects PTEL_EXPORTER_OTLP_HTTP.
     /// Unset and empty variables leave their fields as they are.
     ///
     /// A variable with a bad value (a timeout that is not a decimal number of at
