@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from ._errorbase import PtelError
-from ._generated import ERRORS_BY_STATUS
+from ._generated import ERRORS_BY_STATUS, Status
 from ._ptel_cffi import ffi, lib
 
 __all__ = ["ffi", "lib", "raise_status", "check", "new_diag", "error_for", "to_bytes", "to_str"]
@@ -50,3 +50,18 @@ def check(status: int, diag: Any = None) -> None:
     """Raise the PtelError subclass of a non-zero status."""
     if status:
         raise error_for(status, diag)
+
+
+def struct_json(ctype: str, raw: bytes, render: Any) -> str:
+    """Render a copy of a C struct (``raw``, the bytes of a ``ctype``) with
+    a core ``*_to_json(value, buf, cap, len)`` function: size query, then
+    the text."""
+    value = ffi.new(ctype + " *")
+    ffi.buffer(value)[:] = raw
+    n = ffi.new("size_t *")
+    rc = render(value, ffi.NULL, 0, n)
+    if rc not in (0, Status.E_BUFFER_TOO_SMALL):
+        raise_status(rc)
+    buf = ffi.new("char[]", n[0] + 1)
+    check(render(value, buf, n[0] + 1, n))
+    return to_str(buf, n[0])

@@ -35,7 +35,8 @@ from ._generated import (
     Status,
     TemporalityPreference,
 )
-from ._native import check, error_for, ffi, lib, new_diag, raise_status, to_bytes, to_str
+from ._native import (check, error_for, ffi, lib, new_diag, raise_status, struct_json,
+                      to_bytes)
 from ._types import Clock
 from .host import Invocation
 
@@ -116,15 +117,7 @@ class ExporterStats:
 
     def to_json(self) -> str:
         """The core's one-line JSON rendering."""
-        s = ffi.new("ptel_exporter_stats *")
-        ffi.buffer(s)[:] = self._raw
-        n = ffi.new("size_t *")
-        rc = lib.ptel_exporter_stats_to_json(s, ffi.NULL, 0, n)
-        if rc not in (0, Status.E_BUFFER_TOO_SMALL):
-            raise_status(rc)
-        buf = ffi.new("char[]", n[0] + 1)
-        check(lib.ptel_exporter_stats_to_json(s, buf, n[0] + 1, n))
-        return to_str(buf, n[0])
+        return struct_json("ptel_exporter_stats", self._raw, lib.ptel_exporter_stats_to_json)
 
 
 def _kind(kind: ExporterKind | str | int) -> int:

@@ -21,7 +21,8 @@ from typing import Any
 from ._attrs import AttrPacker
 from ._callbacks import Callbacks
 from ._generated import Decision, JsonMessage, Outcome, Status, Temporality, TimePolicy
-from ._native import check, error_for, ffi, lib, new_diag, raise_status, to_bytes, to_str
+from ._native import (check, error_for, ffi, lib, new_diag, raise_status, struct_json,
+                      to_bytes, to_str)
 from ._types import Clock, IdGenerator, Limits, SpanContext
 from .context import Context
 
@@ -137,15 +138,8 @@ class Report:
 
     def to_json(self) -> str:
         """The core's one-line JSON rendering of the report."""
-        r = ffi.new("ptel_report *")
-        ffi.buffer(r)[:] = self._raw  # first.reason is a static string
-        n = ffi.new("size_t *")
-        rc = lib.ptel_report_to_json(r, ffi.NULL, 0, n)
-        if rc not in (0, Status.E_BUFFER_TOO_SMALL):
-            raise_status(rc)
-        buf = ffi.new("char[]", n[0] + 1)
-        check(lib.ptel_report_to_json(r, buf, n[0] + 1, n))
-        return to_str(buf, n[0])
+        # first.reason is a static string, so the copy stays valid
+        return struct_json("ptel_report", self._raw, lib.ptel_report_to_json)
 
 
 class _ExportOptions:
