@@ -381,10 +381,11 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
                 ok = false;
                 break;
             }
-            /* klen in 1..n-2 (klen - 1 wraps for 0). The value first, so
+            /* klen in 1..n-2 (an entry of 0 or 1 bytes has matched the head
+             * with bytes past its end: not this shape). The value first, so
              * that the key's signature is computed just before its use. */
             size_t klen = e[3];
-            if (klen - 1 < n - 2 && kn < HOST_KEYS_SMALL &&
+            if (klen != 0 && klen + 2 <= n && kn < HOST_KEYS_SMALL &&
                 host_clean_tail(e + 4 + klen, n - 2 - klen, inv->limits.attribute_value_length)) {
                 const uint8_t *key = e + 4;
                 bool ascii;
