@@ -1205,21 +1205,22 @@ func cJSONRender(msg uint32, data []byte) ([]byte, error) {
 	return b, nil
 }
 
-func cTraceparentParse(s string) (tid [16]byte, sid [8]byte, flags uint8, err error) {
+func cTraceparentParse(s string) (out Traceparent, err error) {
 	var tp C.ptel_traceparent
 	var d C.ptel_diag
 	rc := C.ptel_traceparent_parse(&tp, cstr(s), C.size_t(len(s)), &d)
 	runtime.KeepAlive(s)
 	if rc != 0 {
-		return tid, sid, 0, diagError("parse traceparent", rc, &d)
+		return out, diagError("parse traceparent", rc, &d)
 	}
-	for k := range tid {
-		tid[k] = byte(tp.trace_id[k])
+	for k := range out.TraceID {
+		out.TraceID[k] = byte(tp.trace_id[k])
 	}
-	for k := range sid {
-		sid[k] = byte(tp.parent_id[k])
+	for k := range out.ParentID {
+		out.ParentID[k] = byte(tp.parent_id[k])
 	}
-	return tid, sid, uint8(tp.trace_flags), nil
+	out.Version, out.Flags = uint8(tp.version), uint8(tp.trace_flags)
+	return out, nil
 }
 
 // ---- exporter ----------------------------------------------------------------------------

@@ -198,3 +198,23 @@ func (c *Context) Traceparent() (string, error) {
 	runtime.KeepAlive(c)
 	return s, err
 }
+
+// Traceparent is a parsed W3C traceparent header value.
+type Traceparent struct {
+	Version  uint8 // as received (a higher version parses by the forward-compatible rule)
+	TraceID  trace.TraceID
+	ParentID trace.SpanID
+	Flags    uint8 // all 8 trace-flag bits as received
+}
+
+// ParseTraceparent parses a traceparent value as the core does (W3C Trace
+// Context Level 2); an invalid one fails with ErrTraceparent, whose Error
+// gives the offset and reason.
+func ParseTraceparent(s string) (Traceparent, error) { return cTraceparentParse(s) }
+
+// SpanContext returns the remote parent the value names, with all 8 flag
+// bits.
+func (tp Traceparent) SpanContext() trace.SpanContext {
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tp.TraceID, SpanID: tp.ParentID,
+		TraceFlags: trace.TraceFlags(tp.Flags), Remote: true})
+}

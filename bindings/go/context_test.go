@@ -191,3 +191,26 @@ func TestLimits(t *testing.T) {
 	eq(t, "kept", r.SpanCount, 3)
 	eq(t, "filled", r.EventCount, d.EventCount)
 }
+
+func TestParseTraceparent(t *testing.T) {
+	tp, err := ptel.ParseTraceparent(" " + fxTraceparent + "\t")
+	mustNoErr(t, err)
+	eq(t, "version", tp.Version, 0)
+	eq(t, "trace id", tp.TraceID, fxTraceID)
+	eq(t, "parent id", tp.ParentID, fxSpanID)
+	eq(t, "flags", tp.Flags, 1)
+	sc := tp.SpanContext()
+	eq(t, "span context", sc.IsRemote() && sc.IsSampled() && sc.SpanID() == fxSpanID, true)
+	// A later version keeps its number and every flag bit; what follows is ignored.
+	tp, err = ptel.ParseTraceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff-future")
+	mustNoErr(t, err)
+	eq(t, "future version", tp.Version, 0xcc)
+	eq(t, "all flags", tp.Flags, 0xff)
+	for _, bad := range []string{"", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01"} {
+		if _, err := ptel.ParseTraceparent(bad); !errors.Is(err, ptel.ErrTraceparent) {
+			t.Errorf("%q: %v, want ErrTraceparent", bad, err)
+		}
+	}
+}

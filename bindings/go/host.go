@@ -85,9 +85,8 @@ func BeginInvocationW3C(traceparent, tracestate, baggage string, opts *Invocatio
 		o = *opts
 	}
 	o.Parent = trace.SpanContext{}
-	if tid, sid, flags, err := cTraceparentParse(traceparent); err == nil {
-		o.Parent = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid,
-			TraceFlags: trace.TraceFlags(flags), Remote: true})
+	if tp, err := ParseTraceparent(traceparent); err == nil {
+		o.Parent = tp.SpanContext()
 	} else {
 		tracestate = ""
 	}
