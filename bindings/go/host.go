@@ -45,6 +45,16 @@ type InvocationOptions struct {
 	Attributes    []KeyValue   // extra attributes of the invocation span
 	Policy        *HostPolicy  // nil = defaults
 	Clock         *ManualClock // nil = system clocks
+	// IDs supplies the invocation span's id when SpanID is zero and, when
+	// it also implements TraceIDGenerator, the trace id of a new trace
+	// (flagged sampled only, not random). nil = the core's generator.
+	IDs IDGenerator
+}
+
+// TraceIDGenerator supplies trace ids for new traces (see
+// InvocationOptions.IDs).
+type TraceIDGenerator interface {
+	NewTraceID() trace.TraceID
 }
 
 // Invocation is one plugin invocation as the host sees it: the invocation
@@ -97,6 +107,15 @@ func BeginInvocationW3C(traceparent, tracestate, baggage string, opts *Invocatio
 }
 
 func beginInvocation(o *InvocationOptions, tracestate string) (*Invocation, error) {
+	if o.IDs != nil {
+		if !o.SpanID.IsValid() {
+			o.SpanID = o.IDs.NewSpanID() // a zero id still means "generate"
+		}
+		if g, ok := o.IDs.(TraceIDGenerator); ok && !o.Parent.TraceID().IsValid() {
+			o.Parent = trace.NewSpanContext(trace.SpanContextConfig{TraceID: g.NewTraceID(),
+				TraceFlags: trace.FlagsSampled})
+		}
+	}
 	var e enc
 	e.reset()
 	p := o.Parent

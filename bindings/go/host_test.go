@@ -395,3 +395,47 @@ func TestInvocationRootOfGivenTrace(t *testing.T) {
 	eqBytes(t, "span id", is.SpanId, fxSpanID[:])
 	eq(t, "parent span id", len(is.ParentSpanId), 0)
 }
+
+type fixedIDs struct{ span trace.SpanID }
+
+func (g fixedIDs) NewSpanID() trace.SpanID { return g.span }
+
+type fixedTraceIDs struct{ fixedIDs }
+
+func (fixedTraceIDs) NewTraceID() trace.TraceID { return fxTraceID }
+
+// InvocationOptions.IDs names the invocation span and, as a
+// TraceIDGenerator, the trace a parentless invocation starts.
+func TestInvocationIDGenerator(t *testing.T) {
+	sid := mustSpanID("2222222222222222")
+	for _, c := range []struct {
+		name   string
+		ids    ptel.IDGenerator
+		ctx    context.Context
+		parent []byte
+	}{
+		{"span id under the host span", fixedIDs{sid}, hostCtx(), hostParentID[:]},
+		{"new trace", fixedTraceIDs{fixedIDs{sid}}, bg, nil},
+		{"the host's trace wins", fixedTraceIDs{fixedIDs{sid}}, hostCtx(), hostParentID[:]},
+	} {
+		inv, err := ptel.BeginInvocation(c.ctx, &ptel.InvocationOptions{PluginName: "p", IDs: c.ids})
+		mustNoErr(t, err)
+		_, err = inv.End(nil, ptel.OutcomeOK, "")
+		mustNoErr(t, err)
+		traces, err := inv.ExportTraces(nil)
+		mustNoErr(t, err)
+		is := decodeTraces(t, traces).ResourceSpans[0].ScopeSpans[0].Spans[0]
+		eqBytes(t, c.name+": span id", is.SpanId, sid[:])
+		eqBytes(t, c.name+": trace id", is.TraceId, fxTraceID[:])
+		eqBytes(t, c.name+": parent", is.ParentSpanId, c.parent)
+		eq(t, c.name+": sampled, not random", is.Flags&0xff, 1)
+		inv.Close()
+	}
+	// A generator that returns the zero id leaves the choice to the core.
+	inv, err := ptel.BeginInvocation(hostCtx(), &ptel.InvocationOptions{IDs: fixedIDs{}})
+	mustNoErr(t, err)
+	defer inv.Close()
+	if !inv.SpanContext().SpanID().IsValid() {
+		t.Fatal("zero span id from the generator was used")
+	}
+}
