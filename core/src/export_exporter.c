@@ -396,9 +396,10 @@ int ptel__export_put(ptel_exporter *exp, uint32_t signal, const uint8_t *data, s
     ss->requests_submitted++;
     ss->items_submitted += items;
     if (exp->kind == PTEL_EXPORTER_OTLP_HTTP) {
-        size_t q_count = exp->q[0].count + exp->q[1].count;
-        size_t q_bytes = exp->q[0].bytes + exp->q[1].bytes;
-        if (q_count + 1 > exp->max_queue_requests || q_bytes + len > exp->max_queue_bytes) {
+        /* Each signal has its own limits, so a flood of traces never
+         * crowds out a metric cycle (the last one, at shutdown, above all). */
+        const ptel__export_queue *sq = &exp->q[signal];
+        if (sq->count + 1 > exp->max_queue_requests || sq->bytes + len > exp->max_queue_bytes) {
             ptel__export_drop(exp, signal, PTEL_EXPORT_DROP_QUEUE_FULL, items);
             return 0;
         }

@@ -1,5 +1,5 @@
 /* ptel send [--traceparent TP] [--count N] [--deadline-ms MS] [--stats]
- *           [--no-self-telemetry] [-o FILE]
+ *           [--max-queue-requests N] [--no-self-telemetry] [-o FILE]
  * Drive the built-in exporter end to end: per invocation, begin it under TP
  * (default: a fresh random sampled trace per invocation), record the
  * reference plugin workload with the C recorder (plugin pii_filter 1.0.0,
@@ -8,15 +8,17 @@
  * (OTLP/HTTP when an endpoint is set; else OTLP/JSON lines to -o FILE, or
  * the console on stderr). Prints trace_id=<hex> per invocation, then shuts
  * the exporter down within the deadline; --stats prints its stats as one
- * JSON object on the last line. Exit 0 when nothing was dropped, 1 when
- * something was, 2 on usage errors. */
+ * JSON object on the last line. --max-queue-requests bounds each signal's
+ * queue (as max_queue_requests), so tests can overflow it cheaply. Exit 0 when nothing was dropped,
+ * 1 when something was, 2 on usage errors. */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const char send_usage[] = "usage: ptel send [--traceparent TP] [--count N] [--deadline-ms "
-                                 "MS] [--stats] [--no-self-telemetry] [-o FILE]\n";
+                                 "MS] [--stats] [--max-queue-requests N] "
+                                 "[--no-self-telemetry] [-o FILE]\n";
 
 static ptel_attr send_attr(const char *key, uint32_t type) {
     ptel_attr a;
@@ -123,21 +125,22 @@ static int send_one(ptel_exporter *exp, const ptel_span_context *parent) {
 
 int cli_cmd_send(int argc, char **argv) {
     const char *traceparent = NULL, *out_path = NULL;
-    long count = 1, deadline = 10000;
+    long count = 1, deadline = 10000, max_queue = 0;
     bool stats = false, self = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         char *end = NULL;
         if (!strcmp(a, "--traceparent")) {
             if (!(traceparent = cli_arg_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--count") || !strcmp(a, "--deadline-ms")) {
+        } else if (!strcmp(a, "--count") || !strcmp(a, "--deadline-ms") ||
+                   !strcmp(a, "--max-queue-requests")) {
             if (!(v = cli_arg_value(argc, argv, &i))) return 2;
             long n = strtol(v, &end, 10);
             if (*v == '\0' || *end != '\0' || n < 0 || n > 100000000) {
                 fprintf(stderr, "ptel send: bad %s value '%s'\n", a, v);
                 return 2;
             }
-            *(a[2] == 'c' ? &count : &deadline) = n;
+            *(a[2] == 'c' ? &count : a[2] == 'd' ? &deadline : &max_queue) = n;
         } else if (!strcmp(a, "--stats")) {
             stats = true;
         } else if (!strcmp(a, "--no-self-telemetry")) {
@@ -171,6 +174,7 @@ int cli_cmd_send(int argc, char **argv) {
     eo.path = out_path;
     eo.fd = 2;
     eo.self_telemetry = self;
+    eo.max_queue_requests = (uint32_t)max_queue; /* 0: the default */
     ptel_diag diag = {0};
     if (ptel_exporter_options_from_env(&eo, NULL, NULL, &diag))
         fprintf(stderr, "ptel send: ignoring %s: %s\n", ptel_exporter_env_name((int)diag.field),

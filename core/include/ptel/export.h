@@ -18,9 +18,10 @@
  * metric cycle (each `metric_interval_ms`, each flush and at shutdown),
  * together with the exporter's self-telemetry (see below).
  *
- * OTLP/HTTP: submitted requests wait in a bounded queue (`max_queue_bytes`,
- * `max_queue_requests`; a request that does not fit is dropped and counted as
- * PTEL_EXPORT_DROP_QUEUE_FULL). One background thread takes up to
+ * OTLP/HTTP: submitted requests wait in a bounded queue per signal
+ * (`max_queue_bytes`, `max_queue_requests` each, so a flood of traces never
+ * crowds out a metric cycle; a request that does not fit is dropped and
+ * counted as PTEL_EXPORT_DROP_QUEUE_FULL). One background thread takes up to
  * `max_batch_bytes` of queued requests per signal (concatenated: the
  * concatenation of ExportTraceServiceRequest encodings is itself one, since
  * resource_spans is a repeated field), at the latest `schedule_delay_ms`
@@ -145,8 +146,8 @@ typedef struct ptel_exporter_options {
     bool include_invocation_span; /**< as ptel_export_options; default true */
 
     /* Queue and batching (OTLP/HTTP) */
-    uint32_t max_queue_bytes;      /**< default (and 0) 8 MiB */
-    uint32_t max_queue_requests;   /**< default (and 0) 2048 */
+    uint32_t max_queue_bytes;      /**< per signal; default (and 0) 8 MiB */
+    uint32_t max_queue_requests;   /**< per signal; default (and 0) 2048 */
     uint32_t max_batch_bytes;      /**< one POST carries at most this much (or one larger
                                         request alone); default (and 0) 1 MiB; a full
                                         batch leaves at once */
