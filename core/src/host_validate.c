@@ -381,11 +381,13 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
                 ok = false;
                 break;
             }
-            /* klen in 1..n-2 (an entry of 0 or 1 bytes has matched the head
-             * with bytes past its end: not this shape). The value first, so
-             * that the key's signature is computed just before its use. */
+            /* klen in 1..n-2, both signed differences non-negative (an
+             * entry of 0 or 1 bytes has matched the head with bytes past its
+             * end: not this shape). The value first, so that the key's
+             * signature is computed just before its use. */
             size_t klen = e[3];
-            if (klen != 0 && klen + 2 <= n && kn < HOST_KEYS_SMALL &&
+            if ((((ptrdiff_t)klen - 1) | ((ptrdiff_t)n - 2 - (ptrdiff_t)klen)) >= 0 &&
+                kn < HOST_KEYS_SMALL &&
                 host_clean_tail(e + 4 + klen, n - 2 - klen, inv->limits.attribute_value_length)) {
                 const uint8_t *key = e + 4;
                 bool ascii;
