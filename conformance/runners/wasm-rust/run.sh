@@ -13,6 +13,8 @@ host=$root/wasm/hosts/rust
 target=${CARGO_TARGET_DIR:-$host/target}
 [ -f "$wasm_dir/scenario_guest.wasm" ] || make -C "$root" --no-print-directory wasm >/dev/null
 [ -x "$root/.venv/bin/python" ] || make -C "$root" --no-print-directory venv >/dev/null
+"$root/.venv/bin/python" -c 'import ptel' 2>/dev/null || (cd "$root" && "$root/.venv/bin/python" \
+  -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps . >/dev/null)
 (cd "$host" && CARGO_TARGET_DIR=$target cargo build -q --bin scenarios)
 PTEL_WASM_DIR=$wasm_dir PYTHONPATH=$root/wasm/hosts/python exec "$root/.venv/bin/python" \
   "$root/wasm/hosts/python/scenarios_wasm.py" "$1" "$2" wasm-rust \
