@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "93e686de9ac69223a207990b9ffce55ab9f1095c4f6c97ace3992ef88492b7b1"
+const coreHash = "3e179e3f2be294f6d1e693c6fb2bd29d7a603ecd9872ea24063f9b785143f432"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"

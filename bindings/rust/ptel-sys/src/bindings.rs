@@ -1222,9 +1222,9 @@ pub struct ptel_exporter_options {
     pub self_telemetry: bool,
     /// as ptel_export_options; default true
     pub include_invocation_span: bool,
-    /// default (and 0) 8 MiB
+    /// per signal; default (and 0) 8 MiB
     pub max_queue_bytes: u32,
-    /// default (and 0) 2048
+    /// per signal; default (and 0) 2048
     pub max_queue_requests: u32,
     /// ```text
     /// one POST carries at most this much (or one larger
