@@ -165,15 +165,15 @@ func TestOneCrossingPerSpan(t *testing.T) {
 	f := newFixture(t, ptel.DecisionRecordAndSample, false)
 	ctx, parent := f.rec.Start(bg, "warm")
 	parent.End()
-	for i := 0; i < 3; i++ {
-		before := runtime.NumCgoCall()
+	i := 0
+	eq(t, "cgo calls per span", fewestCgoCalls(func() {
 		_, s := f.rec.Start(ctx, "op", ptel.WithSpanKind(ptel.SpanKindClient))
 		s.SetAttributes(ptel.String("a", "b"), ptel.Int("n", i), ptel.Bool("ok", true))
 		s.AddEvent("e", ptel.Int("k", 1))
 		s.SetStatus(ptel.StatusError, "x")
 		s.End()
-		eq(t, "cgo calls per span", runtime.NumCgoCall()-before, 1)
-	}
+		i++
+	}), 1)
 }
 
 func TestDisabledPathNeverCallsC(t *testing.T) {
@@ -181,16 +181,18 @@ func TestDisabledPathNeverCallsC(t *testing.T) {
 	if f.rec.IsRecording() {
 		t.Fatal("recording under DROP")
 	}
-	before := runtime.NumCgoCall()
-	ctx, s := f.rec.Start(bg, "never", ptel.WithSpanKind(ptel.SpanKindServer))
-	s.SetAttributes(ptel.String("a", "b"))
-	s.AddEvent("e")
-	s.AddLink(ptel.Link{})
-	s.SetStatus(ptel.StatusError, "x")
-	s.RecordError(errors.New("boom"))
-	s.SetName("n")
-	s.End()
-	eq(t, "cgo calls", runtime.NumCgoCall()-before, 0)
+	var ctx context.Context
+	var s ptel.Span
+	eq(t, "cgo calls", fewestCgoCalls(func() {
+		ctx, s = f.rec.Start(bg, "never", ptel.WithSpanKind(ptel.SpanKindServer))
+		s.SetAttributes(ptel.String("a", "b"))
+		s.AddEvent("e")
+		s.AddLink(ptel.Link{})
+		s.SetStatus(ptel.StatusError, "x")
+		s.RecordError(errors.New("boom"))
+		s.SetName("n")
+		s.End()
+	}), 0)
 	if ctx != bg {
 		t.Fatal("disabled Start must return ctx unchanged")
 	}
@@ -599,4 +601,18 @@ func TestConcurrentSpansOnOneRecorder(t *testing.T) {
 	}
 }
 
-func countCgo() int64 { return runtime.NumCgoCall() }
+// fewestCgoCalls runs f several times and returns the fewest cgo calls
+// the process made during one run. The counter is process-wide: a
+// finalizer freeing an earlier test's C objects can add calls of its own
+// during a run, never remove any, so the fewest is f's own count.
+func fewestCgoCalls(f func()) int64 {
+	fewest := int64(-1)
+	for i := 0; i < 10; i++ {
+		before := runtime.NumCgoCall()
+		f()
+		if n := runtime.NumCgoCall() - before; fewest < 0 || n < fewest {
+			fewest = n
+		}
+	}
+	return fewest
+}
