@@ -328,6 +328,7 @@ static bool host_attr_eq(const uint8_t *k, size_t n, const char *s, size_t sn) {
 
 bool ptel__host_reserved_index(ptel_invocation *inv) {
     size_t exact = 0, prefixes = 0;
+    inv->rk_min = SIZE_MAX;
     for (size_t i = 0; i < inv->reserved_count; i++) {
         ptel_str r = inv->reserved[i];
         if (!r.len) continue;
@@ -335,6 +336,7 @@ bool ptel__host_reserved_index(ptel_invocation *inv) {
             prefixes++;
         else
             exact++;
+        if (r.len < inv->rk_min) inv->rk_min = r.len;
     }
     /* At most a quarter full: a key that is not there usually meets an
      * empty slot at once. */
@@ -345,26 +347,22 @@ bool ptel__host_reserved_index(ptel_invocation *inv) {
     if (!inv->rk_table || (prefixes && !pre)) return false;
     memset(inv->rk_table, 0, cap * sizeof *inv->rk_table);
     inv->rk_mask = cap - 1;
-    inv->rk_bloom = 0;
-    inv->rk_bloom2 = 0;
-    memset(inv->rk_first, 0, sizeof inv->rk_first);
-    inv->rk_prefix_min = SIZE_MAX;
+    inv->rk_head_mask = inv->rk_min >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * inv->rk_min)) - 1;
+    memset(inv->rk_head, 0, sizeof inv->rk_head);
     inv->rk_prefixes = pre;
     inv->rk_prefix_count = 0;
     for (size_t i = 0; i < inv->reserved_count; i++) {
         ptel_str r = inv->reserved[i];
         if (!r.len) continue;
         const uint8_t *k = (const uint8_t *)r.ptr;
+        uint32_t h = host_rk_hash(inv, k, r.len);
+        inv->rk_head[h >> 6] |= (uint64_t)1 << (h & 63);
         if (k[r.len - 1] == '.') {
             pre[inv->rk_prefix_count++] = r;
-            inv->rk_first[k[0] >> 6] |= (uint64_t)1 << (k[0] & 63);
-            if (r.len < inv->rk_prefix_min) inv->rk_prefix_min = r.len;
             continue;
         }
         bool ascii;
         uint64_t mix = host_key_mix(host_key_sig(k, r.len, &ascii), r.len);
-        inv->rk_bloom |= (uint64_t)1 << (mix >> 58);
-        inv->rk_bloom2 |= (uint64_t)1 << (mix >> 52 & 63);
         size_t j = (size_t)(mix >> 40) & inv->rk_mask;
         while (inv->rk_table[j].idx) j = (j + 1) & inv->rk_mask;
         inv->rk_table[j].mix = mix;

@@ -315,17 +315,16 @@ struct ptel_invocation {
     bool idle;                /* holds no invocation (a failed reset) */
     const ptel_str *reserved; /* reserved keys */
     size_t reserved_count;
-    /* The index of the reserved keys (ptel__host_reserved_index): a table
-     * of the exact keys, the prefixes with their first bytes and the
-     * shortest prefix length. */
+    /* The index of the reserved keys (ptel__host_reserved_index): a filter
+     * on the length and first bytes of every key and prefix, a table of the
+     * exact keys and the list of prefixes. */
+    size_t rk_min;         /* the shortest key or prefix; SIZE_MAX when none */
+    uint64_t rk_head_mask; /* the first min(8, rk_min) bytes of a word */
+    uint64_t rk_head[4];   /* bit host_rk_hash(head) of every key and prefix */
     struct host_rk_slot *rk_table;
     size_t rk_mask;
-    uint64_t rk_bloom;  /* bit mix >> 58 of every exact key */
-    uint64_t rk_bloom2; /* bit mix >> 52 & 63 of every exact key */
     const ptel_str *rk_prefixes;
     size_t rk_prefix_count;
-    uint64_t rk_first[4];
-    size_t rk_prefix_min;
     ptel_context *ctx;
     uint8_t trace_id[16];
     uint8_t span_id[8];
@@ -460,15 +459,35 @@ static inline uint64_t host_key_mix(uint64_t sig, size_t n) {
     return (sig + n) * 0xC2B2AE3D27D4EB4Full;
 }
 
-/* Reserved keys: the exact keys in a small hash table on their mixed
- * signature, behind a filter of two 64-bit words (a key that is not there
- * rarely gets past it, and then meets an empty slot at once or soon), the
- * prefixes behind a filter on the first byte and the shortest prefix
- * length. */
+/* Reserved keys: a filter first, which most keys fail in a few
+ * instructions: long enough, and a bit set for the hash of their first
+ * bytes (at most 8, as many as the shortest reserved entry has, so that a
+ * prefix and every key it covers have the same head). Past it, the exact
+ * keys in a small hash table on their mixed signature and a search of the
+ * prefixes. */
 typedef struct host_rk_slot {
     uint64_t mix;
     uint32_t idx; /* index in inv->reserved + 1; 0 = empty */
 } host_rk_slot;
+
+/* The filter's bit for the first bytes of k[0..n), n >= inv->rk_min. */
+static inline uint32_t host_rk_hash(const ptel_invocation *inv, const uint8_t *k, size_t n) {
+    uint64_t head = 0;
+    if (n >= 8)
+        head = host_load8(k);
+    else if (n >= 4) /* two loads that overlap cover bytes 0..n-1 */
+        head = host_load4(k) | (uint64_t)host_load4(k + n - 4) << (8 * (n - 4));
+    else
+        for (size_t i = 0; i < n; i++) head |= (uint64_t)k[i] << (8 * i);
+    return (uint32_t)(((head & inv->rk_head_mask) * 0x9E3779B97F4A7C15ull) >> 56);
+}
+
+/* False when the key k[0..n) is surely not reserved. */
+static HOST_INLINE bool host_rk_maybe(const ptel_invocation *inv, const uint8_t *k, size_t n) {
+    if (n < inv->rk_min) return false;
+    uint32_t h = host_rk_hash(inv, k, n);
+    return inv->rk_head[h >> 6] >> (h & 63) & 1;
+}
 
 /* Build the table of inv->reserved in the arena; false on allocation failure. */
 PTEL__INTERNAL bool ptel__host_reserved_index(ptel_invocation *inv);
@@ -477,21 +496,25 @@ PTEL__INTERNAL bool ptel__host_reserved_prefix(const ptel_invocation *inv, const
                                                size_t n);
 
 /* True when the key k[0..n), n > 0, whose mixed signature is `mix`, is
+ * reserved; the filter host_rk_maybe already passed. */
+static HOST_INLINE bool host_reserved_exact(const ptel_invocation *inv, const uint8_t *k, size_t n,
+                                            uint64_t mix) {
+    for (size_t i = (size_t)(mix >> 40) & inv->rk_mask;; i = (i + 1) & inv->rk_mask) {
+        const host_rk_slot *sl = &inv->rk_table[i];
+        if (!sl->idx) break;
+        if (sl->mix == mix) {
+            ptel_str r = inv->reserved[sl->idx - 1];
+            if (r.len == n && !memcmp(r.ptr, k, n)) return true;
+        }
+    }
+    return ptel__host_reserved_prefix(inv, k, n);
+}
+
+/* True when the key k[0..n), n > 0, whose mixed signature is `mix`, is
  * reserved. */
 static HOST_INLINE bool host_reserved_mix(const ptel_invocation *inv, const uint8_t *k, size_t n,
                                           uint64_t mix) {
-    if ((inv->rk_bloom >> (mix >> 58) & 1) && (inv->rk_bloom2 >> (mix >> 52 & 63) & 1)) {
-        for (size_t i = (size_t)(mix >> 40) & inv->rk_mask;; i = (i + 1) & inv->rk_mask) {
-            const host_rk_slot *sl = &inv->rk_table[i];
-            if (!sl->idx) break;
-            if (sl->mix == mix) {
-                ptel_str r = inv->reserved[sl->idx - 1];
-                if (r.len == n && !memcmp(r.ptr, k, n)) return true;
-            }
-        }
-    }
-    return n >= inv->rk_prefix_min && (inv->rk_first[k[0] >> 6] >> (k[0] & 63) & 1) &&
-           ptel__host_reserved_prefix(inv, k, n);
+    return host_rk_maybe(inv, k, n) && host_reserved_exact(inv, k, n, mix);
 }
 
 static inline bool host_reserved(const ptel_invocation *inv, const uint8_t *k, size_t n) {

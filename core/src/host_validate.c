@@ -311,10 +311,10 @@ static HOST_NOINLINE bool host_clean_attr_slow(host_vctx *c, host_keys *ks, cons
     return host_clean_kv(c, ks, kv, n, 0, c->inv->limits.attribute_value_length, true);
 }
 
-/* host_reserved_mix out of line, for keys past its filters. */
+/* host_reserved_exact out of line, for keys past the filter. */
 static HOST_NOINLINE bool host_reserved_slow(const ptel_invocation *inv, const uint8_t *k, size_t n,
                                              uint64_t mix) {
-    return host_reserved_mix(inv, k, n, mix);
+    return host_reserved_exact(inv, k, n, mix);
 }
 
 /* An AnyValue body v[0..n), 0 < n < 0x80, in canonical form: a string,
@@ -394,12 +394,9 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
                 uint64_t sig = host_key_sig(key, klen, &ascii);
                 if (ascii) {
                     uint64_t mix = host_key_mix(sig, klen);
-                    /* Past either filter of the reserved keys: the exact search. */
-                    if (((inv->rk_bloom >> (mix >> 58) & 1) &&
-                         (inv->rk_bloom2 >> (mix >> 52 & 63) & 1)) ||
-                        (klen >= inv->rk_prefix_min &&
-                         (inv->rk_first[key[0] >> 6] >> (key[0] & 63) & 1)))
-                        if (host_reserved_slow(inv, key, klen, mix)) return false;
+                    /* Past the filter of the reserved keys: the exact search. */
+                    if (host_rk_maybe(inv, key, klen) && host_reserved_slow(inv, key, klen, mix))
+                        return false;
                     host_keyent ke = {key, klen, sig};
                     uint64_t bit = (uint64_t)1 << (mix >> 40 & 63);
                     if (filter & bit)
@@ -1419,7 +1416,15 @@ int ptel__host_validate(ptel_invocation *inv, const uint8_t *payload, size_t len
     uint32_t nspans = 0, nmetrics = 0;
     bool have_version = false;
     uint64_t version = 0, version_at = len;
-    while ((rc = host_next(&r, &f, &c.fatal)) > 0) {
+    const uint8_t *d;
+    size_t dn;
+    for (;;) {
+        /* Spans in canonical form are read inline: most of the fields. */
+        if (host_next_run(&r, 0x12, &d, &dn)) {
+            nspans++;
+            continue;
+        }
+        if ((rc = host_next(&r, &f, &c.fatal)) <= 0) break;
         int err = 0;
         if (f.number == 1) {
             if (!host_val_wt(&f, PTEL__WT_VARINT)) {
@@ -1453,6 +1458,8 @@ int ptel__host_validate(ptel_invocation *inv, const uint8_t *payload, size_t len
     if (nspans) {
         inv->spans = ptel__arena_alloc(&inv->arena, (size_t)nspans * sizeof *inv->spans);
         if (!inv->spans) return PTEL_E_NOMEM;
+        /* Zeroed at once: a memset per span is a `rep stos` each time. */
+        memset(inv->spans, 0, (size_t)nspans * sizeof *inv->spans);
         rc = host_ids_init(inv, nspans);
         if (rc) return rc;
     }
@@ -1463,12 +1470,20 @@ int ptel__host_validate(ptel_invocation *inv, const uint8_t *payload, size_t len
     }
     /* Pass 2: each span's own walk as it comes; slices of the metrics. */
     ptel__reader_init(&r, payload, payload, len);
-    while (host_next(&r, &f, NULL) > 0) {
-        if (f.number == 2 || f.number == 4) {
+    for (;;) {
+        bool span = host_next_run(&r, 0x12, &d, &dn);
+        if (span) {
+            f.number = 2;
+        } else {
+            if (host_next(&r, &f, NULL) <= 0) break;
+            span = f.number == 2 || f.number == 4;
+            d = f.data;
+            dn = f.len;
+        }
+        if (span) {
             host_span *s = &inv->spans[inv->span_count++];
-            memset(s, 0, sizeof *s);
-            s->data = f.data;
-            s->len = f.len;
+            s->data = d;
+            s->len = dn;
             s->open = f.number == 4;
             rc = host_span_pre(&c, s);
             if (rc) return host_val_wire(&c, rc);

@@ -120,33 +120,19 @@ static void t_span_index(void) {
     CHECK(memcmp(&reps[0], &reps[1], sizeof reps[0]) == 0);
 }
 
-/* Reserved keys: many exact keys and prefixes; both ways agree, and keys
- * that only resemble a reserved one pass unchanged. */
-static void t_reserved_index(void) {
-    static char names[100][16];
-    ptel_str keys[104];
-    for (int k = 0; k < 100; k++) {
-        snprintf(names[k], sizeof names[k], "res.key.%d", k);
-        keys[k] = (ptel_str){names[k], strlen(names[k])};
-    }
-    keys[100] = (ptel_str){"pre.", 4};
-    keys[101] = (ptel_str){"x.y.", 4};
-    keys[102] = (ptel_str){"", 0}; /* ignored */
-    keys[103] = (ptel_str){"short", 5};
+typedef struct rk_case {
+    const char *key;
+    bool reserved;
+} rk_case;
+
+/* Each of `cases` as an attribute of one span, under a policy reserving
+ * `keys`: both ways (the clean check and the full validation) count the
+ * reserved ones, and keys that only resemble a reserved one pass unchanged. */
+static void reserved_cases(const ptel_str *keys, size_t nkeys, const rk_case *cases, size_t n) {
     ptel_host_policy pol;
     ptel_host_policy_init(&pol);
     pol.reserved_keys = keys;
-    pol.reserved_key_count = 104;
-    static const struct {
-        const char *key;
-        bool reserved;
-    } cases[] = {
-        {"res.key.0", true}, {"res.key.99", true},    {"res.key.100", false}, {"res.key.", false},
-        {"pre.x", true},     {"pre.", true},          {"pre", false},         {"prefix", false},
-        {"x.y.z", true},     {"x.yz", false},         {"short", true},        {"shor", false},
-        {"shortt", false},   {"service.name", false},
-    };
-    size_t n = sizeof cases / sizeof cases[0];
+    pol.reserved_key_count = nkeys;
     uint32_t want = 0;
     pb p, s;
     fx_payload(&p);
@@ -168,7 +154,7 @@ static void t_reserved_index(void) {
         ptel_report rep;
         CHECK_EQ_INT(fx_end(inv, &p, &rep), 0);
         CHECK_EQ_INT(rep.reasons[PTEL_REASON_RESERVED_KEY], want);
-        CHECK_EQ_INT(rep.spans_modified, 1);
+        CHECK_EQ_INT(rep.spans_modified, want ? 1 : 0);
         CHECK_EQ_INT(inv->clean_wrong, 0);
         ptel_invocation_free(inv);
     }
@@ -197,8 +183,64 @@ static void t_reserved_index(void) {
     pb_free(&p);
 }
 
+/* Many exact keys and prefixes, the shortest of 4 bytes. */
+static void t_reserved_index(void) {
+    static char names[100][16];
+    ptel_str keys[104];
+    for (int k = 0; k < 100; k++) {
+        snprintf(names[k], sizeof names[k], "res.key.%d", k);
+        keys[k] = (ptel_str){names[k], strlen(names[k])};
+    }
+    keys[100] = (ptel_str){"pre.", 4};
+    keys[101] = (ptel_str){"x.y.", 4};
+    keys[102] = (ptel_str){"", 0}; /* ignored */
+    keys[103] = (ptel_str){"short", 5};
+    static const rk_case cases[] = {
+        {"res.key.0", true}, {"res.key.99", true},    {"res.key.100", false}, {"res.key.", false},
+        {"pre.x", true},     {"pre.", true},          {"pre", false},         {"prefix", false},
+        {"x.y.z", true},     {"x.yz", false},         {"short", true},        {"shor", false},
+        {"shortt", false},   {"service.name", false},
+    };
+    reserved_cases(keys, 104, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The filter reads as many first bytes as the shortest entry has (here 2),
+ * up to 8: keys of every length around those. */
+static void t_reserved_short(void) {
+    static const ptel_str keys[] = {{"id", 2}, {"k.", 2}, {"service.", 8}, {"plugin.name", 11}};
+    static const rk_case cases[] = {
+        {"id", true},
+        {"i", false},
+        {"idx", false},
+        {"k.", true},
+        {"k.v", true},
+        {"k", false},
+        {"kx", false},
+        {"ids.long.key", false},
+        {"service.x", true},
+        {"service", false},
+        {"server.address", false},
+        {"plugin.name", true},
+        {"plugin.nam", false},
+        {"plugin.names", false},
+        {"k.a.very.long.key.name", true},
+    };
+    reserved_cases(keys, sizeof keys / sizeof keys[0], cases, sizeof cases / sizeof cases[0]);
+    /* The defaults: the shortest entry has 11 bytes, so 8 are read. */
+    ptel_host_policy pol;
+    ptel_host_policy_init(&pol);
+    static const rk_case defaults[] = {
+        {"service.name", true},    {"service.names", false},   {"server.address", false},
+        {"telemetry.sdk.x", true}, {"telemetry.sdk", false},   {"plugin.hook", true},
+        {"plugin.outcome", true},  {"plugin.outcomes", false}, {"telemetry.distro.v", true},
+    };
+    reserved_cases(pol.reserved_keys, pol.reserved_key_count, defaults,
+                   sizeof defaults / sizeof defaults[0]);
+}
+
 int main(void) {
     RUN(t_span_index);
     RUN(t_reserved_index);
+    RUN(t_reserved_short);
     return test_summary();
 }
