@@ -348,15 +348,14 @@ bool ptel__host_reserved_index(ptel_invocation *inv) {
     memset(inv->rk_table, 0, cap * sizeof *inv->rk_table);
     inv->rk_mask = cap - 1;
     inv->rk_head_mask = inv->rk_min >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * inv->rk_min)) - 1;
-    memset(inv->rk_head, 0, sizeof inv->rk_head);
+    inv->rk_bits = 0;
     inv->rk_prefixes = pre;
     inv->rk_prefix_count = 0;
     for (size_t i = 0; i < inv->reserved_count; i++) {
         ptel_str r = inv->reserved[i];
         if (!r.len) continue;
         const uint8_t *k = (const uint8_t *)r.ptr;
-        uint32_t h = host_rk_hash(inv, k, r.len);
-        inv->rk_head[h >> 6] |= (uint64_t)1 << (h & 63);
+        inv->rk_bits |= (uint64_t)1 << host_rk_hash(inv->rk_head_mask, k, r.len);
         if (k[r.len - 1] == '.') {
             pre[inv->rk_prefix_count++] = r;
             continue;

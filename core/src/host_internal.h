@@ -320,7 +320,7 @@ struct ptel_invocation {
      * exact keys and the list of prefixes. */
     size_t rk_min;         /* the shortest key or prefix; SIZE_MAX when none */
     uint64_t rk_head_mask; /* the first min(8, rk_min) bytes of a word */
-    uint64_t rk_head[4];   /* bit host_rk_hash(head) of every key and prefix */
+    uint64_t rk_bits;      /* bit host_rk_hash of every key and prefix */
     struct host_rk_slot *rk_table;
     size_t rk_mask;
     const ptel_str *rk_prefixes;
@@ -470,8 +470,9 @@ typedef struct host_rk_slot {
     uint32_t idx; /* index in inv->reserved + 1; 0 = empty */
 } host_rk_slot;
 
-/* The filter's bit for the first bytes of k[0..n), n >= inv->rk_min. */
-static inline uint32_t host_rk_hash(const ptel_invocation *inv, const uint8_t *k, size_t n) {
+/* The filter's bit for the first bytes of k[0..n) (`mask` keeps them),
+ * n >= inv->rk_min. */
+static inline unsigned host_rk_hash(uint64_t mask, const uint8_t *k, size_t n) {
     uint64_t head = 0;
     if (n >= 8)
         head = host_load8(k);
@@ -479,14 +480,18 @@ static inline uint32_t host_rk_hash(const ptel_invocation *inv, const uint8_t *k
         head = host_load4(k) | (uint64_t)host_load4(k + n - 4) << (8 * (n - 4));
     else
         for (size_t i = 0; i < n; i++) head |= (uint64_t)k[i] << (8 * i);
-    return (uint32_t)(((head & inv->rk_head_mask) * 0x9E3779B97F4A7C15ull) >> 56);
+    return (unsigned)(((head & mask) * 0x9E3779B97F4A7C15ull) >> 58);
 }
 
-/* False when the key k[0..n) is surely not reserved. */
+/* False when the key k[0..n) is surely not reserved, given the filter's
+ * fields (a hot loop keeps them in registers). */
+static HOST_INLINE bool host_rk_test(uint64_t bits, size_t min, uint64_t mask, const uint8_t *k,
+                                     size_t n) {
+    return n >= min && (bits >> host_rk_hash(mask, k, n) & 1);
+}
+
 static HOST_INLINE bool host_rk_maybe(const ptel_invocation *inv, const uint8_t *k, size_t n) {
-    if (n < inv->rk_min) return false;
-    uint32_t h = host_rk_hash(inv, k, n);
-    return inv->rk_head[h >> 6] >> (h & 63) & 1;
+    return host_rk_test(inv->rk_bits, inv->rk_min, inv->rk_head_mask, k, n);
 }
 
 /* Build the table of inv->reserved in the arena; false on allocation failure. */

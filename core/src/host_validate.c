@@ -367,6 +367,8 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
     uint32_t cnt = *count, kn = ks->n;
     uint64_t filter = ks->filter;
     const uint32_t head = (uint32_t)tag | 0x0a0000u; /* tag, len < 0x80, 0A, key len < 0x80 */
+    const uint64_t rk_bits = inv->rk_bits, rk_mask = inv->rk_head_mask;
+    const size_t rk_min = inv->rk_min;
     bool ok = true;
     for (;;) {
         size_t left = (size_t)(end - p);
@@ -395,7 +397,8 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
                 if (ascii) {
                     uint64_t mix = host_key_mix(sig, klen);
                     /* Past the filter of the reserved keys: the exact search. */
-                    if (host_rk_maybe(inv, key, klen) && host_reserved_slow(inv, key, klen, mix))
+                    if (host_rk_test(rk_bits, rk_min, rk_mask, key, klen) &&
+                        host_reserved_slow(inv, key, klen, mix))
                         return false;
                     host_keyent ke = {key, klen, sig};
                     uint64_t bit = (uint64_t)1 << (mix >> 40 & 63);
