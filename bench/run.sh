@@ -148,8 +148,8 @@ row "full record vs memcpy (record/memcpy)" "${V[record_over_memcpy]:-}" x - ""
 row "host validate+splice, 1000 spans" "${V[host_gbps]:-}" GB/s ge 2.5
 row "host allocations per end+export" "${V[host_allocs_per_call]:-}" allocs eq 0
 row "host allocations per begin+free (untimed)" "${V[host_begin_free_allocs]:-}" allocs - ""
-row "disabled: start+set_attributes+end (DROP)" "${V[disabled_ns]:-}" ns le 2
-row "disabled: ptel_recorder_is_recording" "${V[disabled_check_ns]:-}" ns le 2
+row "disabled path: ptel_recorder_is_recording" "${V[disabled_check_ns]:-}" ns le 2
+row "  unguarded start+set_attributes+end (DROP)" "${V[disabled_ns]:-}" ns - ""
 row "instructions: record path per span" "${IR[record]:-}" Ir - ""
 row "instructions: ptel_span_end per span" "${IR[end_only]:-}" Ir - ""
 row "instructions: protobuf-c pack per span" "${IR[pbc_pack]:-}" Ir - ""

@@ -56,8 +56,12 @@ PTEL_API int ptel_recorder_reset(ptel_recorder *rec, const ptel_context *ctx);
 /** Release the recorder, its spans, instruments and output buffer. NULL is a no-op. */
 PTEL_API void ptel_recorder_free(ptel_recorder *rec);
 
-/** True when the host's decision lets this recorder record spans. Cheap; the
- * bindings use it to skip all work on the disabled path. */
+/** True when the host's decision lets this recorder record spans. This is
+ * the disabled path: one call of a few instructions (about 2 ns), which the
+ * bindings make before any other work and a C plugin should make before it
+ * builds attributes. Calls on the non-recording span stay valid without it,
+ * each a call that returns at once (start + set_attributes + end: about
+ * 5 ns). */
 PTEL_API bool ptel_recorder_is_recording(const ptel_recorder *rec);
 
 /** The context this recorder was created under (borrowed from the recorder). */
