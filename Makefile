@@ -57,11 +57,11 @@ test-asan: bootstrap
 
 check-format: bootstrap
 	@clang-format --dry-run -Werror $$(git ls-files 'core/*.c' 'core/*.h' 'tools/*.c' \
-	  'fuzz/*.c' 'bench/c/*.c' | grep -v headertest)
+	  'fuzz/*.c' 'bench/c/*.c' 'bindings/python/ptel/*.c' | grep -v headertest)
 
 format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'tools/*.c' 'fuzz/*.c' \
-	  'bench/c/*.c' | grep -v headertest)
+	  'bench/c/*.c' 'bindings/python/ptel/*.c' | grep -v headertest)
 
 test: check-generated test-c test-asan check-format test-python test-rust test-go conformance test-wasm \
       test-integration test-gateway
@@ -118,7 +118,7 @@ cli: bootstrap
 
 # The Python package, reinstalled only when it or the core changed.
 PY_PKG_SOURCES = setup.py pyproject.toml $(wildcard bindings/python/ptel/*.py \
-                 bindings/python/ptel/*.h core/src/*.c core/src/*.h core/include/ptel/*.h)
+                 bindings/python/ptel/*.[ch] core/src/*.c core/src/*.h core/include/ptel/*.h)
 $(VENV)/.ptel-installed: $(VENV)/.stamp $(PY_PKG_SOURCES)
 	@$(PY_INSTALL)
 	@touch $@

@@ -1,4 +1,5 @@
-"""CFFI out-of-line API-mode builder for the `ptel._ptel_cffi` extension.
+"""CFFI out-of-line API-mode builder for the `ptel._ptel_cffi` extension,
+and the definition of the small `ptel._speedups` extension next to it.
 
 The extension compiles the core's unity file (core/src/ptel.c) from source,
 so installing the package needs a C compiler and nothing else: no CMake, no
@@ -6,8 +7,13 @@ system library. The declarations come from `_cdef.h`, generated from the
 public header by codegen/ (`make generate`); only the callbacks that Python
 implements (`extern "Python"`) are declared here.
 
-Run by setuptools through `cffi_modules` (see setup.py); running this file
-directly builds the extension in place for development:
+`ptel._speedups` (_speedups.c) is a plain CPython extension that makes the
+disabled path and attribute packing cheap; it includes only the core's
+public header for its struct types and calls no core function.
+
+Run by setuptools through `cffi_modules` (see setup.py, which also builds
+`speedups_extension()`); running this file directly builds both extensions
+in place for development:
 
     python bindings/python/ptel/_build.py [--out DIR] [--tmp DIR]
 
@@ -23,6 +29,7 @@ import sys
 from pathlib import Path
 
 from cffi import FFI
+from setuptools import Distribution, Extension
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent.parent
@@ -76,6 +83,15 @@ def _flags() -> tuple[list[str], list[str]]:
     return compile_args, link_args
 
 
+def speedups_extension() -> Extension:
+    """The `ptel._speedups` extension (one C file, no core sources)."""
+    compile_args, link_args = _flags()
+    return Extension("ptel._speedups", sources=[_path(HERE / "_speedups.c")],
+                     depends=[_path(CORE / "include" / "ptel" / "common.h")],
+                     include_dirs=[_path(CORE / "include")],
+                     extra_compile_args=compile_args, extra_link_args=link_args)
+
+
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "_cdef.h").read_text() + CALLBACKS)
 _compile_args, _link_args = _flags()
@@ -104,3 +120,10 @@ if IN_PLACE:
     so = ffibuilder.compile(tmpdir=str(tmp), verbose=bool(os.environ.get("VERBOSE")))
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(so, out_dir / Path(so).name)
+    build_ext = Distribution({"ext_modules": [speedups_extension()]}).get_command_obj("build_ext")
+    build_ext.build_lib = str(tmp / "lib")
+    build_ext.build_temp = str(tmp / "speedups")
+    build_ext.ensure_finalized()
+    build_ext.run()
+    built = Path(build_ext.get_ext_fullpath("ptel._speedups"))
+    shutil.copy(built, out_dir / built.name)

@@ -229,8 +229,7 @@ class Exporter:
             elif name == "resource":
                 packer = AttrPacker(max_len=1 << 62, max_depth=64)
                 keep.append(packer)
-                o.resource = packer.pack_slow(dict(value).items())
-                o.resource_count = len(value)
+                o.resource, o.resource_count = packer.pack(dict(value))
             else:
                 raise TypeError(f"unknown exporter option {name!r}")
         self._callbacks = Callbacks(clock, None)  # the exporter's thread may call it

@@ -152,9 +152,9 @@ class _ExportOptions:
         lib.ptel_export_options_init(self.opts)
         self.keep: list[Any] = []
         if resource:
-            arr = self.packer.pack_slow(resource.items())
+            arr, n = self.packer.pack(resource)
             self.opts.resource_attributes = arr
-            self.opts.resource_attribute_count = len(resource)
+            self.opts.resource_attribute_count = n
         for name, value in (("resource_schema_url", schema_url),
                             ("host_scope_name", scope_name),
                             ("host_scope_version", scope_version)):
@@ -254,8 +254,7 @@ class Invocation:
         o.context_is_remote = context_is_remote
         packer = AttrPacker(max_len=_HOST_MAX_LEN, max_depth=64)
         if attributes:
-            o.attributes = packer.pack_slow(attributes.items())
-            o.attribute_count = len(attributes)
+            o.attributes, o.attribute_count = packer.pack(attributes)
         if policy is not None:
             o.policy = policy._to_c(keep)
         callbacks = Callbacks(clock, id_generator)

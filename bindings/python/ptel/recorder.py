@@ -25,6 +25,7 @@ from ._attrs import INT64_MAX, INT64_MIN, AttrPacker
 from ._callbacks import Callbacks
 from ._generated import MetricKind, NumberType, SpanKind, Status, StatusCode
 from ._native import error_for, ffi, lib, to_bytes
+from ._speedups import NonRecordingSpanBase, SpanReturner
 from ._types import INVALID_SPAN_CONTEXT, Clock, IdGenerator, SpanContext
 from .context import Context
 
@@ -125,51 +126,20 @@ class DropCounts:
     """API misuse: invalid arguments, calls in the wrong state"""
 
 
-class NonRecordingSpan:
+class NonRecordingSpan(NonRecordingSpanBase):
     """A span that records nothing and costs nothing: what ``Recorder.span``
     returns when the host's decision is DROP or there is no context. One
-    shared object per recorder; every method returns at once without a C
-    call. It still carries the context's span for propagation."""
+    shared object per recorder. Its no-op methods (``__enter__``,
+    ``__exit__``, ``set_attribute``, ``add_event``, ...) are C functions of
+    the binding's small ``ptel._speedups`` extension: they check their
+    arguments as Python would and return at once, without running Python
+    bytecode and without calling the ptel core. It still carries the
+    context's span for propagation."""
 
     __slots__ = ("_source",)
 
     def __init__(self, source: Recorder | None) -> None:
         self._source = source
-
-    def __enter__(self) -> NonRecordingSpan:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        return None
-
-    def set_attribute(self, key: str, value: Any) -> None:
-        pass
-
-    def set_attributes(self, attributes: Attributes) -> None:
-        pass
-
-    def add_event(self, name: str, attributes: Attributes | None = None,
-                  timestamp: int | None = None) -> None:
-        pass
-
-    def add_link(self, context: Any, attributes: Attributes | None = None,
-                 tracestate: str | None = None) -> None:
-        pass
-
-    def set_status(self, code: Any, description: str | None = None) -> None:
-        pass
-
-    def record_exception(self, exception: BaseException, timestamp: int | None = None) -> None:
-        pass
-
-    def update_name(self, name: str) -> None:
-        pass
-
-    def end(self, end_time: int | None = None) -> None:
-        pass
-
-    def is_recording(self) -> bool:
-        return False
 
     def get_span_context(self) -> SpanContext:
         """The context's span (for propagation), or an invalid context."""
@@ -187,6 +157,7 @@ class NonRecordingSpan:
 
 
 _NO_CONTEXT_SPAN = NonRecordingSpan(None)
+_NO_CONTEXT_SPANS = SpanReturner(_NO_CONTEXT_SPAN)
 
 
 def current_span() -> Span | NonRecordingSpan:
@@ -520,8 +491,10 @@ class Recorder:
     borrows it), and spans and instruments keep their Recorder alive.
     """
 
+    # __dict__ holds only `span` and `start_span` of a disabled recorder (see
+    # _disable), which shadow the methods.
     __slots__ = ("_ctx", "_ptr", "_strict", "_lock", "_recording", "_packer", "_noop",
-                 "_spanp", "_payload", "_callbacks", "_nr_context", "__weakref__")
+                 "_spanp", "_payload", "_callbacks", "_nr_context", "__weakref__", "__dict__")
 
     def __init__(self, ctx: Context | None, *, strict: bool = False,
                  clock: Clock | None = None, id_generator: IdGenerator | None = None) -> None:
@@ -535,7 +508,8 @@ class Recorder:
         self._noop = _NO_CONTEXT_SPAN
         self._callbacks: Callbacks | None = None
         if ctx is None:
-            self._packer = AttrPacker(capacity=0)
+            self._packer = AttrPacker()
+            self._disable(_NO_CONTEXT_SPANS)
             return
         opts = ffi.new("ptel_recorder_options *")
         lib.ptel_recorder_options_init(opts)
@@ -550,11 +524,20 @@ class Recorder:
         if rc:
             if strict:
                 raise error_for(rc)
+            self._disable(_NO_CONTEXT_SPANS)
             return  # out of memory: a disabled recorder
         self._ptr = ffi.gc(out[0], lib.ptel_recorder_free)
         self._recording = bool(lib.ptel_recorder_is_recording(self._ptr))
         self._noop = NonRecordingSpan(self)
         self._spanp = ffi.new(_SPAN_PP)
+        if not self._recording:
+            self._disable(SpanReturner(self._noop))
+
+    def _disable(self, spans: SpanReturner) -> None:
+        """Bind `span` and `start_span` to a C callable that checks its
+        arguments and returns the non-recording span: the disabled path then
+        runs no Python bytecode (the method below would)."""
+        self.__dict__["span"] = self.__dict__["start_span"] = spans
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> Recorder:

@@ -1,0 +1,272 @@
+"""The C parts of the binding (ptel/_speedups.c): the disabled path runs no
+Python bytecode yet behaves like the Python signatures it replaces, and the
+attribute packer writes exactly the ptel_attr structs the rules ask for,
+also for hostile inputs."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Iterator, Mapping
+from types import FrameType
+from typing import Any
+
+import pytest
+from conftest import TP_UNSAMPLED
+
+import ptel
+from ptel import _speedups
+from ptel._attrs import AttrPacker
+from ptel._native import ffi
+
+DROP = ptel.Context.from_traceparent(TP_UNSAMPLED)
+
+# Argument lists tried on every no-op method and on Recorder.span: each must
+# be accepted exactly when Python would bind it to the recording method.
+CALLS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+    ((), {}), (("a",), {}), (("a", 1), {}), (("a", 1, 2), {}), (("a", 1, 2, 3), {}),
+    ((), {"name": "a"}), (("a",), {"name": "b"}), ((), {"key": "k", "value": 1}),
+    (("k",), {"value": 1}), ((), {"attributes": {}}), (("a",), {"attributes": {"x": 1}}),
+    (("a",), {"timestamp": 5}), ((), {"context": None}), (("c",), {"tracestate": "x=1"}),
+    ((1,), {"description": "d"}), ((), {"code": 1}), ((ValueError(),), {"timestamp": 1}),
+    ((), {"exception": ValueError()}), ((), {"end_time": 3}), ((3,), {"end_time": 3}),
+    (("a",), {"kind": 2, "parent": None, "start_time": 1}), (("a",), {"bogus": 1}),
+    ((), {"exc_type": None, "exc": None, "tb": None}), ((None, None, None), {}),
+]
+NOOP_METHODS = ["set_attribute", "set_attributes", "add_event", "add_link", "set_status",
+                "record_exception", "update_name", "end", "is_recording", "__exit__"]
+
+
+def binds(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    try:
+        inspect.signature(fn).bind(None, *args, **kwargs)
+    except TypeError:
+        return False
+    return True
+
+
+def accepts(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    try:
+        fn(*args, **kwargs)
+    except TypeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("method", NOOP_METHODS)
+def test_noop_methods_take_the_recording_span_signatures(method: str) -> None:
+    span = ptel.Recorder(DROP).span("s")
+    reference = getattr(ptel.Span, method)
+    for args, kwargs in CALLS:
+        assert accepts(getattr(span, method), args, kwargs) == binds(reference, args, kwargs), \
+            (method, args, kwargs)
+    assert span.is_recording() is False
+
+
+def test_disabled_span_callable_takes_the_span_signature() -> None:
+    for rec in (ptel.Recorder(DROP), ptel.Recorder(None)):
+        assert isinstance(rec.span, _speedups.SpanReturner) and rec.start_span is rec.span
+        for args, kwargs in CALLS:
+            assert accepts(rec.span, args, kwargs) == binds(ptel.Recorder.span, args, kwargs), \
+                (args, kwargs)
+        assert rec.span("x") is rec.span.span is rec.span(name="y", kind=3)
+
+
+def test_recording_recorder_keeps_the_method() -> None:
+    rec = ptel.Recorder(ptel.Context.from_traceparent(TP_UNSAMPLED.replace("-00", "-01")))
+    assert rec.is_recording and "span" not in rec.__dict__
+    assert isinstance(rec.span("s"), ptel.Span)
+
+
+def test_disabled_path_runs_no_python_code() -> None:
+    rec = ptel.Recorder(DROP)
+    span = rec.span
+    attrs = {"a": 1, "b": "x"}
+    error = ptel.StatusCode.ERROR
+    calls: list[str] = []
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call":  # a Python frame; C functions report "c_call"
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        with span("pii.scan", attributes=attrs) as s:
+            s.set_attribute("k", 1)
+            s.add_event("e", attrs)
+            s.set_status(error, "x")
+            s.end()
+    finally:
+        sys.setprofile(None)
+    assert calls == []
+
+
+def test_with_returns_the_span_and_lets_exceptions_through() -> None:
+    rec = ptel.Recorder(DROP)
+    shared = rec.span("s")
+    with shared as s:
+        assert s is shared
+    err = ValueError("boom")
+    with pytest.raises(ValueError) as info:
+        with rec.span("s"):
+            raise err
+    assert info.value is err
+    assert ptel.NonRecordingSpan.__enter__(shared) is shared
+    assert ptel.NonRecordingSpan.__exit__(shared, None, None, None) is None
+    with pytest.raises(TypeError):
+        ptel.NonRecordingSpan.__enter__(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ptel.NonRecordingSpan.__exit__(shared, None)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        vars(_speedups.NonRecordingSpanBase)["__enter__"].__get__(42, int)
+
+
+def test_disabled_span_is_not_made_current() -> None:
+    before = ptel.current_span()
+    with ptel.Recorder(DROP).span("s"):
+        assert ptel.current_span() is before
+
+
+# ---- the packer -----------------------------------------------------------
+
+def read_value(v: Any) -> Any:
+    """A ptel_value back as (type, payload), recursively."""
+    t = int(v.type)
+    if t in (1, 5):
+        return t, ffi.unpack(ffi.cast("char *", v.str.ptr), v.str.len) if v.str.len else b""
+    if t in (2, 3):
+        return t, int(v.i)
+    if t == 4:
+        return t, float(v.d)
+    if t == 6:
+        return t, [read_value(v.array[i]) for i in range(v.count)]
+    if t == 7:
+        return t, read_attrs(v.kvlist, v.count)
+    return t, None
+
+
+def read_attrs(arr: Any, n: int) -> list[tuple[bytes | None, Any]]:
+    out = []
+    for i in range(n):
+        key = arr[i].key
+        k = None if key.ptr == ffi.NULL else ffi.unpack(ffi.cast("char *", key.ptr), key.len)
+        out.append((k, read_value(arr[i].value)))
+    return out
+
+
+def pack(attrs: Any, max_len: int = 4096, max_depth: int = 8) -> list[Any]:
+    packer = AttrPacker(max_len, max_depth)
+    arr, n = packer.pack(attrs)
+    return read_attrs(arr, n)
+
+
+class Color(int):
+    pass
+
+
+class Ratio(float):
+    def __float__(self) -> float:
+        return 0.5
+
+
+class Frozen(Mapping[str, Any]):
+    def __init__(self, **kw: Any) -> None:
+        self._d = kw
+
+    def __getitem__(self, k: str) -> Any:
+        return self._d[k]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
+def test_packer_writes_every_type() -> None:
+    got = pack({"s": "é", "b": True, "i": -3, "f": 1.5, "y": b"\x00\x01", "n": None,
+                "big": 2**64, "arr": [1, "x", (2.0,)], "kv": {"a": 1}, "o": object(),
+                "ba": bytearray(b"ab"), "mv": memoryview(b"cd"), "e": Color(7), "r": Ratio(2),
+                "m": Frozen(z=False), "empty": [], 5: "non-str key"})
+    assert got == [
+        (b"s", (1, "é".encode())), (b"b", (2, 1)), (b"i", (3, -3)), (b"f", (4, 1.5)),
+        (b"y", (5, b"\x00\x01")), (b"n", (0, None)), (b"big", (1, b"18446744073709551616")),
+        (b"arr", (6, [(3, 1), (1, b"x"), (6, [(4, 2.0)])])), (b"kv", (7, [(b"a", (3, 1))])),
+        (b"o", (0xFFFF, None)), (b"ba", (5, b"ab")), (b"mv", (5, b"cd")), (b"e", (3, 7)),
+        (b"r", (4, 0.5)), (b"m", (7, [(b"z", (2, 0))])), (b"empty", (6, [])),
+        (None, (1, b"non-str key")),
+    ]
+
+
+def test_packer_cuts_values_not_keys_and_keeps_surrogates() -> None:
+    got = pack([("k" * 50, "é" * 10), ("b", b"x" * 20), ("d", "\ud800"),
+                ("m", memoryview(bytes(range(20))).cast("H"))], max_len=4)
+    assert got == [(b"k" * 50, (1, "éééé".encode())), (b"b", (5, b"xxxx")),
+                   (b"d", (1, b"\xed\xa0\x80")), (b"m", (5, bytes(range(8))))]
+
+
+def test_packer_depth_and_cycles() -> None:
+    cyc: list[Any] = []
+    cyc.append(cyc)
+    assert pack({"c": cyc}, max_depth=2) == [(b"c", (6, [(6, [(6, [])])]))]
+    assert pack({"d": {"a": {"b": 1}}}, max_depth=1) == [(b"d", (7, [(b"a", (7, []))]))]
+
+
+def test_packer_regrows_and_reuses() -> None:
+    packer = AttrPacker(1 << 20, 8)
+    big = {f"key{i}": "v" * 1000 for i in range(300)}
+    arr, n = packer.pack(big)
+    assert n == 300 and read_attrs(arr, n)[299] == (b"key299", (1, b"v" * 1000))
+    arr, n = packer.pack({"a": 1})
+    assert read_attrs(arr, n) == [(b"a", (3, 1))]
+    assert packer.pack({}) == (ffi.NULL, 0) and packer.pack([]) == (ffi.NULL, 0)
+
+
+def test_packer_survives_mutation_during_conversion() -> None:
+    attrs: dict[str, Any] = {}
+    items: list[Any] = [1, 2, 3]
+
+    class Shrinks(int):
+        def __int__(self) -> int:
+            items.clear()
+            attrs.clear()
+            return 1
+
+    items.insert(0, Shrinks(0))
+    assert pack({"l": items}) == [(b"l", (6, [(3, 1)]))]  # what was left was converted
+    attrs.update(a=Shrinks(0), b=2)
+    with pytest.raises(RuntimeError):
+        AttrPacker().pack(attrs)
+
+
+def test_packer_refuses_reentry_and_bad_input() -> None:
+    packer = AttrPacker()
+
+    class Sneaky(Frozen):
+        def items(self) -> Any:
+            packer.pack({"inner": 1})
+            return super().items()
+
+    with pytest.raises(RuntimeError):
+        packer.pack({"m": Sneaky(a=1)})
+    assert read_attrs(*packer.pack({"ok": 1})) == [(b"ok", (3, 1))]
+    with pytest.raises(TypeError):
+        _speedups.Packer(10, 2).pack((("a", 1),))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        packer.pack([("a", 1, 2)])  # type: ignore[list-item]
+    with pytest.raises(ValueError):
+        _speedups.Packer(-1, 2)
+
+
+def test_recorder_counts_a_failed_conversion() -> None:
+    rec = ptel.Recorder(ptel.Context.from_traceparent(TP_UNSAMPLED.replace("-00", "-01")))
+    attrs: dict[str, Any] = {}
+
+    class Clears(int):
+        def __int__(self) -> int:
+            attrs.clear()
+            return 1
+
+    attrs.update(a=Clears(1), b=2)
+    span = rec.span("s", attributes=attrs)
+    assert isinstance(span, ptel.NonRecordingSpan) and rec.drops.errors == 1
