@@ -178,9 +178,14 @@ static int rec_copy_text(ptel_recorder *rec, ptel_str *dst, const char *s, size_
 
 static bool rec_live(const ptel_span *s) { return s && s->state == REC_SPAN_OPEN; }
 
+/* Start a span. `local` (may be NULL) is storage for a span that ends before
+ * the caller returns and is never handed out (ptel_span_record without
+ * `out`): it takes no arena memory, borrows a valid UTF-8 name instead of
+ * copying it, and its entry in rec->spans is NULL, as nothing refers to it
+ * after the call. */
 static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
                           const uint8_t *parent_id, const char *name, size_t name_len,
-                          uint32_t kind, uint64_t start, const uint8_t *span_id) {
+                          uint32_t kind, uint64_t start, const uint8_t *span_id, ptel_span *local) {
     if (!out)
         return rec ? ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT)
                    : PTEL_E_INVALID_ARGUMENT;
@@ -206,7 +211,7 @@ static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *
         rec->spans = spans;
         rec->span_cap = cap;
     }
-    ptel_span *s = ptel__arena_alloc(&rec->arena, sizeof *s);
+    ptel_span *s = local ? local : ptel__arena_alloc(&rec->arena, sizeof *s);
     if (!s) return ptel__rec_refuse(rec, &rec->drops.spans, PTEL_E_NOMEM);
     memset(s, 0, sizeof *s);
     s->rec = rec;
@@ -228,9 +233,15 @@ static int rec_span_begin(ptel_span **out, ptel_recorder *rec, const ptel_span *
     }
     s->trace_flags = rec->cf.parent.trace_flags;
     s->start = start ? start : ptel_recorder_now(rec);
-    int rc = rec_copy_text(rec, &s->name, name, name_len);
+    int rc = 0;
+    if (local && name_len && name && ptel__utf8_valid(name, name_len)) {
+        s->name.ptr = name;
+        s->name.len = name_len;
+    } else {
+        rc = rec_copy_text(rec, &s->name, name, name_len);
+    }
     if (rc == PTEL_E_NOMEM) return ptel__rec_refuse(rec, &rec->drops.spans, rc);
-    rec->spans[rec->span_count++] = s;
+    rec->spans[rec->span_count++] = local ? NULL : s;
     *out = s;
     if (rc) return ptel__rec_refuse(rec, &rec->drops.errors, rc);
     if (span_id && ptel__is_zero(span_id, 8))
@@ -244,7 +255,8 @@ int ptel_span_start(ptel_span **out, ptel_recorder *rec, const ptel_span *parent
         *out = &rec->nonrecording;
         return 0;
     }
-    return rec_span_begin(out, rec, parent, NULL, name, name_len, kind, start_unix_nano, NULL);
+    return rec_span_begin(out, rec, parent, NULL, name, name_len, kind, start_unix_nano, NULL,
+                          NULL);
 }
 
 int ptel_span_start_with_attributes(ptel_span **out, ptel_recorder *rec, const ptel_span *parent,
@@ -262,7 +274,7 @@ int ptel_span_start_with_id(ptel_span **out, ptel_recorder *rec, const ptel_span
                             uint64_t start_unix_nano, const uint8_t span_id[8]) {
     static const uint8_t zero_id[8];
     return rec_span_begin(out, rec, parent, NULL, name, name_len, kind, start_unix_nano,
-                          span_id ? span_id : zero_id);
+                          span_id ? span_id : zero_id, NULL);
 }
 
 /* Common entry check of span operations: 1 = go ahead, else the return value. */
@@ -621,38 +633,52 @@ void ptel_span_get_context(const ptel_span *span, ptel_span_context *out) {
 
 bool ptel_span_is_recording(const ptel_span *span) { return rec_live(span); }
 
+/* First non-zero status of a sequence, so that the result does not depend on
+ * the order in which the parts of a span are recorded. */
+static void rec_keep(int *first, int rc) {
+    if (rc && !*first) *first = rc;
+}
+
 int ptel_span_record(ptel_span **out, ptel_recorder *rec, const ptel_span_data *d) {
-    ptel_span *s;
+    ptel_span *s, local;
     if (out) *out = rec ? &rec->nonrecording : NULL;
     if (!rec) return PTEL_E_INVALID_ARGUMENT;
     if (!d) return ptel__rec_refuse(rec, &rec->drops.errors, PTEL_E_INVALID_ARGUMENT);
+    /* A span that ends here and is not handed out lives on the stack. */
+    bool oneshot = !out && !d->open;
     int first = rec_span_begin(&s, rec, d->parent, d->parent_span_id, d->name.ptr, d->name.len,
-                               d->kind, d->start_unix_nano, d->span_id);
+                               d->kind, d->start_unix_nano, d->span_id, oneshot ? &local : NULL);
     if (out) *out = s;
     if (!rec_live(s)) return first;
-#define PTEL__KEEP(call)                                                                           \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ && !first) first = rc_;                                                            \
-    } while (0)
-    PTEL__KEEP(ptel_span_set_attributes(s, d->attrs, d->attr_count));
+    /* Events and links before the attributes: they encode their own
+     * attributes in rec->scratch, which a one-shot span then borrows for
+     * its attributes (no copy of them in the arena). Statuses are combined
+     * in the order of ptel_span_data's fields. */
+    int ev_rc = 0, link_rc = 0;
     for (size_t k = 0; k < d->event_count && d->events; k++) {
         const ptel_event_data *e = &d->events[k];
-        PTEL__KEEP(ptel_span_add_event(s, e->name.ptr, e->name.len, e->time_unix_nano, e->attrs,
-                                       e->attr_count));
+        rec_keep(&ev_rc, ptel_span_add_event(s, e->name.ptr, e->name.len, e->time_unix_nano,
+                                             e->attrs, e->attr_count));
     }
     for (size_t k = 0; k < d->link_count && d->links; k++) {
         const ptel_link_data *l = &d->links[k];
-        PTEL__KEEP(ptel_span_add_link(s, &l->context, l->tracestate.ptr, l->tracestate.len,
-                                      l->attrs, l->attr_count));
+        rec_keep(&link_rc, ptel_span_add_link(s, &l->context, l->tracestate.ptr, l->tracestate.len,
+                                              l->attrs, l->attr_count));
     }
-    PTEL__KEEP(ptel_span_set_status(s, d->status_code, d->status_description.ptr,
-                                    d->status_description.len));
+    if (oneshot) {
+        s->attrs = rec->scratch;
+        ptel__rec_attrs_clear(&s->attrs);
+    }
+    rec_keep(&first, ptel_span_set_attributes(s, d->attrs, d->attr_count));
+    rec_keep(&first, ev_rc);
+    rec_keep(&first, link_rc);
+    rec_keep(&first, ptel_span_set_status(s, d->status_code, d->status_description.ptr,
+                                          d->status_description.len));
     rec_add_saturating(&s->attrs.dropped, d->dropped_attributes_count);
     rec_add_saturating(&s->dropped_events, d->dropped_events_count);
     rec_add_saturating(&s->dropped_links, d->dropped_links_count);
-    if (!d->open) PTEL__KEEP(ptel_span_end(s, d->end_unix_nano));
-#undef PTEL__KEEP
+    if (!d->open) rec_keep(&first, ptel_span_end(s, d->end_unix_nano));
+    if (oneshot) rec->scratch = s->attrs; /* keep what the buffers grew to */
     return first;
 }
 
@@ -687,7 +713,7 @@ int ptel_recorder_finish(ptel_recorder *rec, const uint8_t **out, size_t *out_le
         size_t extra = metrics;
         if (open)
             for (uint32_t k = 0; k < rec->span_count; k++)
-                if (rec->spans[k]->state == REC_SPAN_OPEN)
+                if (rec->spans[k] && rec->spans[k]->state == REC_SPAN_OPEN)
                     extra += ptel__len_field_size(ptel__rec_span_size(rec->spans[k], false));
         size_t drops = rec_drops_size(&rec->drops);
         if (drops) extra += ptel__len_field_size(drops);
@@ -700,7 +726,7 @@ int ptel_recorder_finish(ptel_recorder *rec, const uint8_t **out, size_t *out_le
         if (open)
             for (uint32_t k = 0; k < rec->span_count; k++) {
                 const ptel_span *s = rec->spans[k];
-                if (s->state != REC_SPAN_OPEN) continue;
+                if (!s || s->state != REC_SPAN_OPEN) continue;
                 size_t body = ptel__rec_span_size(s, false);
                 *p++ = REC_TAG_OPEN_SPANS;
                 p = ptel__put_varint(p, body);

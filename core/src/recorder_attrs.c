@@ -28,11 +28,19 @@ static bool attr_too_deep(const ptel_recorder *rec, const ptel_value *v, uint32_
            depth >= rec->limits.attribute_depth;
 }
 
-static size_t attr_kv_size_at(const ptel_recorder *rec, const ptel_attr *a, uint32_t depth);
+/* Most attributes are scalars: the size, write and check functions below
+ * handle them inline and leave arrays and maps to out-of-line recursive
+ * walks (attr_nested_*), kept out of line so that the scalar cases inline. */
+#if defined(__GNUC__)
+#    define ATTR_NESTED __attribute__((noinline))
+#else
+#    define ATTR_NESTED
+#endif
 
-static size_t attr_value_size(const ptel_recorder *rec, const ptel_value *v, uint32_t depth) {
-    if (attr_too_deep(rec, v, depth)) return 0;
-    size_t body = 0, n;
+static size_t attr_nested_size(const ptel_recorder *rec, const ptel_value *v, uint32_t depth);
+
+static inline size_t attr_value_size(const ptel_recorder *rec, const ptel_value *v,
+                                     uint32_t depth) {
     switch (v->type) {
     case PTEL_VALUE_STRING:
     case PTEL_VALUE_BYTES:
@@ -44,17 +52,8 @@ static size_t attr_value_size(const ptel_recorder *rec, const ptel_value *v, uin
     case PTEL_VALUE_DOUBLE:
         return 9;
     case PTEL_VALUE_ARRAY:
-        for (uint32_t k = 0; k < v->count; k++) {
-            n = attr_value_size(rec, &v->array[k], depth + 1);
-            body += ptel__len_field_size(n);
-        }
-        return ptel__len_field_size(body);
     case PTEL_VALUE_KVLIST:
-        for (uint32_t k = 0; k < v->count; k++) {
-            n = attr_kv_size_at(rec, &v->kvlist[k], depth + 1);
-            body += ptel__len_field_size(n);
-        }
-        return ptel__len_field_size(body);
+        return attr_nested_size(rec, v, depth);
     default:
         return 0;
     }
@@ -65,25 +64,58 @@ static size_t attr_kv_size_at(const ptel_recorder *rec, const ptel_attr *a, uint
            ptel__len_field_size(attr_value_size(rec, &a->value, depth));
 }
 
-rec_kv_sizes ptel__rec_kv_sizes(const ptel_recorder *rec, const ptel_attr *a) {
+static ATTR_NESTED size_t attr_nested_size(const ptel_recorder *rec, const ptel_value *v,
+                                           uint32_t depth) {
+    if (attr_too_deep(rec, v, depth)) return 0;
+    size_t body = 0;
+    for (uint32_t k = 0; k < v->count; k++)
+        body += ptel__len_field_size(v->type == PTEL_VALUE_ARRAY
+                                         ? attr_value_size(rec, &v->array[k], depth + 1)
+                                         : attr_kv_size_at(rec, &v->kvlist[k], depth + 1));
+    return ptel__len_field_size(body);
+}
+
+static inline rec_kv_sizes attr_kv_sizes(const ptel_recorder *rec, const ptel_attr *a) {
     rec_kv_sizes z;
     z.value = attr_value_size(rec, &a->value, 0);
     z.kv = ptel__len_field_size(a->key.len) + ptel__len_field_size(z.value);
     return z;
 }
 
-static uint8_t *attr_kv_write(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
-                              uint32_t depth);
+rec_kv_sizes ptel__rec_kv_sizes(const ptel_recorder *rec, const ptel_attr *a) {
+    return attr_kv_sizes(rec, a);
+}
 
-static uint8_t *attr_value_write(const ptel_recorder *rec, uint8_t *p, const ptel_value *v,
-                                 uint32_t depth) {
-    if (attr_too_deep(rec, v, depth)) return p;
-    size_t body = 0;
+/* A length-delimited field; short payloads (keys, most values) without a
+ * call to memcpy. */
+static inline uint8_t *attr_put_len(uint8_t *p, uint8_t tag, const char *data, size_t n) {
+    *p++ = tag;
+    p = ptel__put_varint(p, n);
+    /* Two overlapping moves of 8 (or 4) bytes cover 8..16 (or 4..7) bytes. */
+    if (n >= 8 && n <= 16) {
+        memcpy(p, data, 8);
+        memcpy(p + n - 8, data + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(p, data, 4);
+        memcpy(p + n - 4, data + n - 4, 4);
+    } else if (n < 4) {
+        for (size_t k = 0; k < n; k++) p[k] = (uint8_t)data[k];
+    } else {
+        memcpy(p, data, n);
+    }
+    return p + n;
+}
+
+static uint8_t *attr_nested_write(const ptel_recorder *rec, uint8_t *p, const ptel_value *v,
+                                  uint32_t depth);
+
+static inline uint8_t *attr_value_write(const ptel_recorder *rec, uint8_t *p, const ptel_value *v,
+                                        uint32_t depth) {
     switch (v->type) {
     case PTEL_VALUE_STRING:
-        return ptel__put_len_field(p, 0x0a, v->str.ptr, attr_str_keep(rec, v));
+        return attr_put_len(p, 0x0a, v->str.ptr, attr_str_keep(rec, v));
     case PTEL_VALUE_BYTES:
-        return ptel__put_len_field(p, 0x3a, v->str.ptr, attr_str_keep(rec, v));
+        return attr_put_len(p, 0x3a, v->str.ptr, attr_str_keep(rec, v));
     case PTEL_VALUE_BOOL:
         *p++ = 0x10;
         *p++ = v->i != 0;
@@ -95,27 +127,8 @@ static uint8_t *attr_value_write(const ptel_recorder *rec, uint8_t *p, const pte
         *p++ = 0x21;
         return ptel__put_fixed64(p, ptel__double_bits(v->d));
     case PTEL_VALUE_ARRAY:
-        for (uint32_t k = 0; k < v->count; k++)
-            body += ptel__len_field_size(attr_value_size(rec, &v->array[k], depth + 1));
-        *p++ = 0x2a;
-        p = ptel__put_varint(p, body);
-        for (uint32_t k = 0; k < v->count; k++) {
-            *p++ = 0x0a;
-            p = ptel__put_varint(p, attr_value_size(rec, &v->array[k], depth + 1));
-            p = attr_value_write(rec, p, &v->array[k], depth + 1);
-        }
-        return p;
     case PTEL_VALUE_KVLIST:
-        for (uint32_t k = 0; k < v->count; k++)
-            body += ptel__len_field_size(attr_kv_size_at(rec, &v->kvlist[k], depth + 1));
-        *p++ = 0x32;
-        p = ptel__put_varint(p, body);
-        for (uint32_t k = 0; k < v->count; k++) {
-            *p++ = 0x0a;
-            p = ptel__put_varint(p, attr_kv_size_at(rec, &v->kvlist[k], depth + 1));
-            p = attr_kv_write(rec, p, &v->kvlist[k], depth + 1);
-        }
-        return p;
+        return attr_nested_write(rec, p, v, depth);
     default:
         return p;
     }
@@ -123,34 +136,74 @@ static uint8_t *attr_value_write(const ptel_recorder *rec, uint8_t *p, const pte
 
 static uint8_t *attr_kv_write_sized(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
                                     uint32_t depth, size_t value_size) {
-    p = ptel__put_len_field(p, 0x0a, a->key.ptr, a->key.len);
+    p = attr_put_len(p, 0x0a, a->key.ptr, a->key.len);
     *p++ = 0x12;
     p = ptel__put_varint(p, value_size);
     return attr_value_write(rec, p, &a->value, depth);
 }
 
-static uint8_t *attr_kv_write(const ptel_recorder *rec, uint8_t *p, const ptel_attr *a,
-                              uint32_t depth) {
-    return attr_kv_write_sized(rec, p, a, depth, attr_value_size(rec, &a->value, depth));
+static ATTR_NESTED uint8_t *attr_nested_write(const ptel_recorder *rec, uint8_t *p,
+                                              const ptel_value *v, uint32_t depth) {
+    if (attr_too_deep(rec, v, depth)) return p;
+    bool array = v->type == PTEL_VALUE_ARRAY;
+    size_t body = 0;
+    for (uint32_t k = 0; k < v->count; k++)
+        body += ptel__len_field_size(array ? attr_value_size(rec, &v->array[k], depth + 1)
+                                           : attr_kv_size_at(rec, &v->kvlist[k], depth + 1));
+    *p++ = array ? 0x2a : 0x32;
+    p = ptel__put_varint(p, body);
+    for (uint32_t k = 0; k < v->count; k++) {
+        *p++ = 0x0a;
+        if (array) {
+            p = ptel__put_varint(p, attr_value_size(rec, &v->array[k], depth + 1));
+            p = attr_value_write(rec, p, &v->array[k], depth + 1);
+        } else {
+            const ptel_attr *e = &v->kvlist[k];
+            size_t vs = attr_value_size(rec, &e->value, depth + 1);
+            p = ptel__put_varint(p, ptel__len_field_size(e->key.len) + ptel__len_field_size(vs));
+            p = attr_kv_write_sized(rec, p, e, depth + 1, vs);
+        }
+    }
+    return p;
 }
 
-uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *p, uint8_t tag, const ptel_attr *a,
-                              rec_kv_sizes sizes) {
+static inline uint8_t *attr_entry_write(const ptel_recorder *rec, uint8_t *p, uint8_t tag,
+                                        const ptel_attr *a, rec_kv_sizes sizes) {
     *p++ = tag;
     p = ptel__put_varint(p, sizes.kv);
     return attr_kv_write_sized(rec, p, a, 0, sizes.value);
 }
 
-static int attr_check_value(const ptel_recorder *rec, const ptel_value *v, uint32_t depth);
-
-static int attr_check_key(const ptel_str *key) {
-    if (key->len == 0 || !key->ptr) return PTEL_E_INVALID_ARGUMENT;
-    return ptel__utf8_valid(key->ptr, key->len) ? 0 : PTEL_E_UTF8;
+uint8_t *ptel__rec_attr_write(const ptel_recorder *rec, uint8_t *p, uint8_t tag, const ptel_attr *a,
+                              rec_kv_sizes sizes) {
+    return attr_entry_write(rec, p, tag, a, sizes);
 }
 
-static int attr_check_value(const ptel_recorder *rec, const ptel_value *v, uint32_t depth) {
-    if (attr_too_deep(rec, v, depth)) return 0;
-    int rc;
+static int attr_nested_check(const ptel_recorder *rec, const ptel_value *v, uint32_t depth);
+
+/* UTF-8 check with short ASCII strings (most keys and values) decided by two
+ * overlapping loads, without the call. */
+static inline bool attr_utf8(const char *str, size_t n) {
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, str, 8);
+        memcpy(&b, str + n - 8, 8);
+        if (!((a | b) & 0x8080808080808080ull)) return true;
+    } else if (n >= 4 && n < 8) {
+        uint32_t c, d;
+        memcpy(&c, str, 4);
+        memcpy(&d, str + n - 4, 4);
+        if (!((c | d) & 0x80808080u)) return true;
+    }
+    return ptel__utf8_valid(str, n);
+}
+
+static inline int attr_check_key(const ptel_str *key) {
+    if (key->len == 0 || !key->ptr) return PTEL_E_INVALID_ARGUMENT;
+    return attr_utf8(key->ptr, key->len) ? 0 : PTEL_E_UTF8;
+}
+
+static inline int attr_check_value(const ptel_recorder *rec, const ptel_value *v, uint32_t depth) {
     switch (v->type) {
     case PTEL_VALUE_EMPTY:
     case PTEL_VALUE_BOOL:
@@ -160,35 +213,48 @@ static int attr_check_value(const ptel_recorder *rec, const ptel_value *v, uint3
     case PTEL_VALUE_STRING:
         if (v->str.len && !v->str.ptr) return PTEL_E_INVALID_ARGUMENT;
         /* Validate only what is kept: truncation never splits a code point. */
-        return ptel__utf8_valid(v->str.ptr, v->str.len) ? 0 : PTEL_E_UTF8;
+        return attr_utf8(v->str.ptr, v->str.len) ? 0 : PTEL_E_UTF8;
     case PTEL_VALUE_BYTES:
         return v->str.len && !v->str.ptr ? PTEL_E_INVALID_ARGUMENT : 0;
     case PTEL_VALUE_ARRAY:
-        if (v->count && !v->array) return PTEL_E_INVALID_ARGUMENT;
-        for (uint32_t k = 0; k < v->count; k++)
-            if ((rc = attr_check_value(rec, &v->array[k], depth + 1))) return rc;
-        return 0;
     case PTEL_VALUE_KVLIST:
-        if (v->count && !v->kvlist) return PTEL_E_INVALID_ARGUMENT;
-        for (uint32_t k = 0; k < v->count; k++) {
-            const ptel_attr *e = &v->kvlist[k];
-            if ((rc = attr_check_key(&e->key))) return rc;
-            /* Map keys must be unique (OpenTelemetry common spec). */
-            for (uint32_t j = 0; j < k; j++)
-                if (v->kvlist[j].key.len == e->key.len &&
-                    memcmp(v->kvlist[j].key.ptr, e->key.ptr, e->key.len) == 0)
-                    return PTEL_E_INVALID_ARGUMENT;
-            if ((rc = attr_check_value(rec, &e->value, depth + 1))) return rc;
-        }
-        return 0;
+        return attr_nested_check(rec, v, depth);
     default:
         return PTEL_E_INVALID_ARGUMENT;
     }
 }
 
-int ptel__rec_attr_check(const ptel_recorder *rec, const ptel_attr *a) {
+static ATTR_NESTED int attr_nested_check(const ptel_recorder *rec, const ptel_value *v,
+                                         uint32_t depth) {
+    if (attr_too_deep(rec, v, depth)) return 0;
+    int rc;
+    if (v->type == PTEL_VALUE_ARRAY) {
+        if (v->count && !v->array) return PTEL_E_INVALID_ARGUMENT;
+        for (uint32_t k = 0; k < v->count; k++)
+            if ((rc = attr_check_value(rec, &v->array[k], depth + 1))) return rc;
+        return 0;
+    }
+    if (v->count && !v->kvlist) return PTEL_E_INVALID_ARGUMENT;
+    for (uint32_t k = 0; k < v->count; k++) {
+        const ptel_attr *e = &v->kvlist[k];
+        if ((rc = attr_check_key(&e->key))) return rc;
+        /* Map keys must be unique (OpenTelemetry common spec). */
+        for (uint32_t j = 0; j < k; j++)
+            if (v->kvlist[j].key.len == e->key.len &&
+                memcmp(v->kvlist[j].key.ptr, e->key.ptr, e->key.len) == 0)
+                return PTEL_E_INVALID_ARGUMENT;
+        if ((rc = attr_check_value(rec, &e->value, depth + 1))) return rc;
+    }
+    return 0;
+}
+
+static inline int attr_check(const ptel_recorder *rec, const ptel_attr *a) {
     int rc = attr_check_key(&a->key);
     return rc ? rc : attr_check_value(rec, &a->value, 0);
+}
+
+int ptel__rec_attr_check(const ptel_recorder *rec, const ptel_attr *a) {
+    return attr_check(rec, a);
 }
 
 static rec_attr_slot *attr_find(rec_attrs *set, const char *key, size_t len) {
@@ -201,7 +267,7 @@ static rec_attr_slot *attr_find(rec_attrs *set, const char *key, size_t len) {
 
 static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const ptel_attr *a,
                         uint32_t max_count) {
-    rec_kv_sizes sizes = ptel__rec_kv_sizes(rec, a);
+    rec_kv_sizes sizes = attr_kv_sizes(rec, a);
     size_t entry = ptel__len_field_size(sizes.kv);
     rec_attr_slot *old = attr_find(set, a->key.ptr, a->key.len);
     if (old) {
@@ -214,7 +280,7 @@ static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
         uint8_t *at = set->bytes.p + old->off;
         size_t tail = set->bytes.len - (old->off + old_len);
         memmove(at + entry, at + old_len, tail);
-        ptel__rec_attr_write(rec, at, tag, a, sizes);
+        attr_entry_write(rec, at, tag, a, sizes);
         int64_t delta = (int64_t)entry - (int64_t)old_len;
         set->bytes.len = (uint32_t)((int64_t)set->bytes.len + delta);
         old->len = (uint32_t)entry;
@@ -236,8 +302,10 @@ static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
         set->slots = slots;
         set->cap = cap;
     }
-    int rc = ptel__rec_bytes_reserve(rec, &set->bytes, entry);
-    if (rc) return rc;
+    if (set->bytes.cap - set->bytes.len < entry) {
+        int rc = ptel__rec_bytes_reserve(rec, &set->bytes, entry);
+        if (rc) return rc;
+    }
     rec_attr_slot *s = &set->slots[set->count++];
     s->off = set->bytes.len;
     s->len = (uint32_t)entry;
@@ -245,7 +313,7 @@ static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
     s->key_off = s->off + 1 + (uint32_t)ptel__varint_size(sizes.kv) + 1 +
                  (uint32_t)ptel__varint_size(a->key.len);
     s->key_len = (uint32_t)a->key.len;
-    ptel__rec_attr_write(rec, set->bytes.p + set->bytes.len, tag, a, sizes);
+    attr_entry_write(rec, set->bytes.p + set->bytes.len, tag, a, sizes);
     set->bytes.len += (uint32_t)entry;
     return 0;
 }
@@ -254,7 +322,7 @@ int ptel__rec_attrs_add(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
                         size_t count, uint32_t max_count) {
     int result = 0;
     for (size_t k = 0; k < count; k++) {
-        int rc = ptel__rec_attr_check(rec, &attrs[k]);
+        int rc = attr_check(rec, &attrs[k]);
         if (rc) {
             set->dropped++;
             result = rc;
