@@ -86,7 +86,11 @@ typedef struct gop_rd {
     int ok;
 } gop_rd;
 
-static const uint8_t *gop_rd_bytes(gop_rd *r, size_t n) {
+// The readers run for every field of every span: forced inline (the unity
+// translation unit is large enough for the compiler to stop inlining).
+#define GOP_INLINE static inline __attribute__((always_inline))
+
+GOP_INLINE const uint8_t *gop_rd_bytes(gop_rd *r, size_t n) {
     if (!r->ok || (size_t)(r->end - r->p) < n) {
         r->ok = 0;
         return NULL;
@@ -96,23 +100,23 @@ static const uint8_t *gop_rd_bytes(gop_rd *r, size_t n) {
     return q;
 }
 
-static uint8_t gop_rd_u8(gop_rd *r) {
+GOP_INLINE uint8_t gop_rd_u8(gop_rd *r) {
     const uint8_t *q = gop_rd_bytes(r, 1);
     return q ? q[0] : 0;
 }
 
 // Records are little-endian; ptel__get_fixed* read them on any CPU.
-static uint32_t gop_rd_u32(gop_rd *r) {
+GOP_INLINE uint32_t gop_rd_u32(gop_rd *r) {
     const uint8_t *q = gop_rd_bytes(r, 4);
     return q ? ptel__get_fixed32(q) : 0;
 }
 
-static uint64_t gop_rd_u64(gop_rd *r) {
+GOP_INLINE uint64_t gop_rd_u64(gop_rd *r) {
     const uint8_t *q = gop_rd_bytes(r, 8);
     return q ? ptel__get_fixed64(q) : 0;
 }
 
-static ptel_str gop_rd_str(gop_rd *r) {
+GOP_INLINE ptel_str gop_rd_str(gop_rd *r) {
     ptel_str s = {"", 0};
     uint32_t n = gop_rd_u32(r);
     const uint8_t *q = gop_rd_bytes(r, n);
@@ -125,9 +129,10 @@ static ptel_str gop_rd_str(gop_rd *r) {
 
 enum { GOP_MAX_DEPTH = 64 };
 
-static int gop_rd_attr(gop_rd *r, gop_scratch *s, ptel_attr *a, int depth);
+static int gop_rd_nested(gop_rd *r, gop_scratch *s, ptel_value *v, int depth);
 
-static int gop_rd_value(gop_rd *r, gop_scratch *s, ptel_value *v, int depth) {
+// Scalars inline; arrays and maps in gop_rd_nested.
+GOP_INLINE int gop_rd_value(gop_rd *r, gop_scratch *s, ptel_value *v, int depth) {
     memset(v, 0, sizeof *v);
     if (depth > GOP_MAX_DEPTH) return 0;
     v->type = gop_rd_u8(r);
@@ -147,35 +152,37 @@ static int gop_rd_value(gop_rd *r, gop_scratch *s, ptel_value *v, int depth) {
         memcpy(&v->d, &bits, 8);
         break;
     }
-    case PTEL_VALUE_ARRAY: {
-        uint32_t n = gop_rd_u32(r);
-        ptel_value *arr = n ? gop_take(s, (size_t)n * sizeof *arr) : NULL;
-        if (n && !arr) return 0;
-        for (uint32_t k = 0; k < n; k++)
-            if (!gop_rd_value(r, s, &arr[k], depth + 1)) return 0;
-        v->array = arr;
-        v->count = n;
-        break;
-    }
-    case PTEL_VALUE_KVLIST: {
-        uint32_t n = gop_rd_u32(r);
-        ptel_attr *kv = n ? gop_take(s, (size_t)n * sizeof *kv) : NULL;
-        if (n && !kv) return 0;
-        for (uint32_t k = 0; k < n; k++)
-            if (!gop_rd_attr(r, s, &kv[k], depth + 1)) return 0;
-        v->kvlist = kv;
-        v->count = n;
-        break;
-    }
+    case PTEL_VALUE_ARRAY:
+    case PTEL_VALUE_KVLIST:
+        return gop_rd_nested(r, s, v, depth);
     default:
         return 0;
     }
     return r->ok;
 }
 
-static int gop_rd_attr(gop_rd *r, gop_scratch *s, ptel_attr *a, int depth) {
+GOP_INLINE int gop_rd_attr(gop_rd *r, gop_scratch *s, ptel_attr *a, int depth) {
     a->key = gop_rd_str(r);
     return gop_rd_value(r, s, &a->value, depth);
+}
+
+static int gop_rd_nested(gop_rd *r, gop_scratch *s, ptel_value *v, int depth) {
+    uint32_t n = gop_rd_u32(r);
+    if (v->type == PTEL_VALUE_ARRAY) {
+        ptel_value *arr = n ? gop_take(s, (size_t)n * sizeof *arr) : NULL;
+        if (n && !arr) return 0;
+        for (uint32_t k = 0; k < n; k++)
+            if (!gop_rd_value(r, s, &arr[k], depth + 1)) return 0;
+        v->array = arr;
+    } else {
+        ptel_attr *kv = n ? gop_take(s, (size_t)n * sizeof *kv) : NULL;
+        if (n && !kv) return 0;
+        for (uint32_t k = 0; k < n; k++)
+            if (!gop_rd_attr(r, s, &kv[k], depth + 1)) return 0;
+        v->kvlist = kv;
+    }
+    v->count = n;
+    return r->ok;
 }
 
 // An attribute list: u32 count, u32 extra, the attributes. `extra` counts
@@ -316,7 +323,10 @@ static int gop_rd_span(gop_rd *r, gop_scratch *s, gop_span_rec *sr) {
 
 // Record one span: the one crossing per span. `open` records a span still
 // open at finish (everything but its end; reported in open_spans).
-static int gop_span_record(gop_rec *g, const uint8_t *buf, size_t len, int open) {
+// The recorder is passed as an integer: cgo checks pointer arguments whose
+// type holds pointers (gop_rec does) at every call, and g is C memory.
+static int gop_span_record(uintptr_t gh, const uint8_t *buf, size_t len, int open) {
+    gop_rec *g = (gop_rec *)gh;
     gop_rd r = {buf, buf + len, 1};
     gop_span_rec sr;
     if (!gop_reserve(&r, &g->s) || !gop_rd_span(&r, &g->s, &sr)) return PTEL_E_INVALID_ARGUMENT;
@@ -994,7 +1004,7 @@ func cRecFree(g unsafe.Pointer) { C.gop_rec_free((*C.gop_rec)(g)) }
 
 // cSpanRecord is the one crossing per span.
 func cSpanRecord(g unsafe.Pointer, rec []byte, open bool) int32 {
-	rc := C.gop_span_record((*C.gop_rec)(g), cbytes(rec), C.size_t(len(rec)), cbool(open))
+	rc := C.gop_span_record(C.uintptr_t(uintptr(g)), cbytes(rec), C.size_t(len(rec)), cbool(open))
 	runtime.KeepAlive(rec)
 	return int32(rc)
 }

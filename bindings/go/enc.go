@@ -3,6 +3,8 @@ package ptel
 import (
 	"encoding/binary"
 	"math"
+	"slices"
+	"unsafe"
 )
 
 // The flat record format shared with the gop_* helpers in cgo.go's preamble.
@@ -57,15 +59,38 @@ func (e *enc) u8(v uint8)   { e.b = append(e.b, v) }
 func (e *enc) u32(v uint32) { e.b = binary.LittleEndian.AppendUint32(e.b, v) }
 func (e *enc) u64(v uint64) { e.b = binary.LittleEndian.AppendUint64(e.b, v) }
 
-func (e *enc) str(s string) {
-	n := len(s)
-	if n > math.MaxUint32 {
-		n = 0 // cannot be represented; the C side sees an empty string
-		s = ""
+func (e *enc) str(s string) { e.b = appendStr(e.b, s) }
+
+// appendStr appends a string as u32 length + bytes. The hot paths below
+// work on a local slice and store it back once: appending to e.b directly
+// reloads and stores the slice header (a heap pointer) for every field.
+func appendStr(b []byte, s string) []byte {
+	if uint64(len(s)) > math.MaxUint32 {
+		s = "" // cannot be represented; the C side sees an empty string
 	}
-	e.u32(uint32(n))
-	e.b = append(e.b, s...)
+	n := len(s)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	if n < 4 || n > 16 {
+		return append(b, s...)
+	}
+	// Keys and short values (most of them) by two overlapping 4- or
+	// 8-byte moves inside s instead of a call to memmove.
+	o := len(b)
+	b = slices.Grow(b, n)[:o+n]
+	// Read and written in one byte order: a copy on any CPU.
+	src, le := unsafe.Slice(unsafe.StringData(s), n), binary.LittleEndian
+	if n >= 8 {
+		le.PutUint64(b[o:], le.Uint64(src))
+		le.PutUint64(b[o+n-8:], le.Uint64(src[n-8:]))
+	} else {
+		le.PutUint32(b[o:], le.Uint32(src))
+		le.PutUint32(b[o+n-4:], le.Uint32(src[n-4:]))
+	}
+	return b
 }
+
+// scalarTag maps the kinds stored in Value.n to their record tags.
+var scalarTag = [...]uint8{KindBool: tagBool, KindInt64: tagInt, KindFloat64: tagDouble}
 
 func (e *enc) value(v *Value, depth int) {
 	if depth > maxDepth {
@@ -153,10 +178,25 @@ func (e *enc) attr(kv *KeyValue, depth int) {
 // attrs writes an attribute list and the count of attributes dropped on
 // the Go side.
 func (e *enc) attrs(kvs []KeyValue, extra uint32) {
-	e.u32(uint32(len(kvs)))
-	e.u32(extra)
+	b := binary.LittleEndian.AppendUint32(e.b, uint32(len(kvs)))
+	b = binary.LittleEndian.AppendUint32(b, extra)
 	e.na += uint32(len(kvs))
 	for k := range kvs {
-		e.attr(&kvs[k], 0)
+		kv := &kvs[k]
+		switch kind := kv.Value.kind; kind {
+		case KindBool, KindInt64, KindFloat64:
+			b = appendStr(b, kv.Key)
+			b = append(b, scalarTag[kind])
+			b = binary.LittleEndian.AppendUint64(b, kv.Value.n)
+		case KindString:
+			b = appendStr(b, kv.Key)
+			b = append(b, tagString)
+			b = appendStr(b, kv.Value.str())
+		default:
+			e.b = b
+			e.attr(kv, 0)
+			b = e.b
+		}
 	}
+	e.b = b
 }

@@ -408,28 +408,27 @@ func (d *spanData) release() {
 }
 
 func (d *spanData) setAttrs(kvs []KeyValue, max uint32) {
-	if room := int(max) - len(d.attrs); room > 0 {
-		d.attrs = slices.Grow(d.attrs, min(len(kvs), room))
+	// A local slice, stored back once: d.attrs is in the heap.
+	attrs := d.attrs
+	if room := int(max) - len(attrs); room > 0 {
+		attrs = slices.Grow(attrs, min(len(kvs), room))
 	}
+next:
 	for i := range kvs {
 		kv := &kvs[i]
-		found := false
-		for j := range d.attrs {
-			if d.attrs[j].Key == kv.Key {
-				d.attrs[j].Value = kv.Value
-				found = true
-				break
+		for j := range attrs {
+			if attrs[j].Key == kv.Key {
+				attrs[j].Value = kv.Value
+				continue next
 			}
 		}
-		if found {
-			continue
-		}
-		if uint32(len(d.attrs)) < max {
-			d.attrs = append(d.attrs, *kv)
+		if uint32(len(attrs)) < max {
+			attrs = append(attrs, *kv)
 			continue
 		}
 		d.extraAttrs = satAdd(d.extraAttrs, 1)
 	}
+	d.attrs = attrs
 }
 
 func (d *spanData) addEvent(name string, t uint64, attrs []KeyValue, max uint32) {
@@ -483,18 +482,18 @@ var zeroID trace.SpanID
 func (r *Recorder) encodeSpan(d *spanData, end uint64) []byte {
 	e := &r.enc
 	e.reset()
-	e.b = append(e.b, d.id[:]...)
+	b := append(e.b, d.id[:]...)
 	if d.parent != nil {
-		e.b = append(e.b, d.parent.id[:]...)
+		b = append(b, d.parent.id[:]...)
 	} else {
-		e.b = append(e.b, zeroID[:]...)
+		b = append(b, zeroID[:]...)
 	}
-	e.u64(d.start)
-	e.u64(end)
-	e.u32(uint32(d.kind))
-	e.u32(uint32(d.status))
-	e.str(d.name)
-	e.str(d.desc)
+	b = binary.LittleEndian.AppendUint64(b, d.start)
+	b = binary.LittleEndian.AppendUint64(b, end)
+	b = binary.LittleEndian.AppendUint32(b, uint32(d.kind))
+	b = binary.LittleEndian.AppendUint32(b, uint32(d.status))
+	b = appendStr(b, d.name)
+	e.b = appendStr(b, d.desc)
 	e.attrs(d.attrs, d.extraAttrs)
 	e.u32(uint32(len(d.events)))
 	e.u32(d.extraEvents)
@@ -632,14 +631,18 @@ func unixNano(t time.Time) uint64 {
 // belongs to this recorder's current invocation) or of the context's span,
 // and returns a context carrying it. Under a DROP decision it returns ctx
 // and a non-recording span without any work.
-func (r *Recorder) Start(ctx context.Context, name string, opts ...StartOption) (context.Context, Span) {
-	if r == nil || !r.recording {
-		return ctx, Span{r: r}
+func (r *Recorder) Start(ctx context.Context, name string, opts ...StartOption) (rctx context.Context, sp Span) {
+	// Small enough to inline, so that the disabled path is a test and no
+	// call. (start returns its results in the other order: this form stays
+	// under the inlining budget.)
+	if r != nil && r.recording {
+		sp, rctx = r.start(ctx, name, opts)
+		return
 	}
-	return r.start(ctx, name, opts)
+	return ctx, Span{r: r}
 }
 
-func (r *Recorder) start(ctx context.Context, name string, opts []StartOption) (rctx context.Context, sp Span) {
+func (r *Recorder) start(ctx context.Context, name string, opts []StartOption) (sp Span, rctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.guard()
@@ -682,7 +685,7 @@ func (r *Recorder) start(ctx context.Context, name string, opts []StartOption) (
 	if uint32(r.nspans) >= r.limits.SpanCount {
 		r.dropSpans = satAdd(r.dropSpans, 1)
 		r.noteErr(&Error{Code: ErrLimit, Op: "start span"})
-		return r.newNode(ctx, nil), sp
+		return sp, r.newNode(ctx, nil)
 	}
 	d := r.newSpan()
 	d.gen = r.gen
@@ -705,7 +708,7 @@ func (r *Recorder) start(ctx context.Context, name string, opts []StartOption) (
 			}
 		}
 	}
-	return r.newNode(ctx, d), Span{r: r, d: d, gen: r.gen}
+	return Span{r: r, d: d, gen: r.gen}, r.newNode(ctx, d)
 }
 
 // lock takes the recorder's lock when s is a live recording span of the
