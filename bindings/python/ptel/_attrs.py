@@ -48,13 +48,13 @@ class AttrPacker:
     """Packs attribute batches into a reusable C buffer. Not thread-safe: the
     owner (a Recorder) serialises calls with its lock."""
 
-    __slots__ = ("_packer", "_pack", "_base", "_attrs", "max_len", "max_depth")
+    __slots__ = ("c_packer", "_pack", "_base", "_attrs", "max_len", "max_depth")
 
     def __init__(self, max_len: int = 4096, max_depth: int = 8) -> None:
         self.max_len = min(max_len, sys.maxsize) if max_len > 0 else 4096
         self.max_depth = max(0, min(max_depth, MAX_DEPTH))
-        self._packer = Packer(self.max_len, self.max_depth)
-        self._pack = self._packer.pack
+        self.c_packer = Packer(self.max_len, self.max_depth)
+        self._pack = self.c_packer.pack
         self._base = 0
         self._attrs: Any = NULL
 
@@ -67,7 +67,7 @@ class AttrPacker:
         n = self._pack(attrs)
         if n == 0:
             return NULL, 0
-        base = self._packer.address
+        base = self.c_packer.address
         if base != self._base:  # the buffer grew
             self._base = base
             self._attrs = ffi.cast(_ATTR_PTR, base)

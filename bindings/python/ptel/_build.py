@@ -84,10 +84,13 @@ def _flags() -> tuple[list[str], list[str]]:
 
 
 def speedups_extension() -> Extension:
-    """The `ptel._speedups` extension (one C file, no core sources)."""
+    """The `ptel._speedups` extension (_speedups.c and the parts it
+    includes; no core sources)."""
     compile_args, link_args = _flags()
+    parts = sorted(HERE.glob("_speedups_*.c"))  # included by _speedups.c
+    headers = sorted((CORE / "include" / "ptel").glob("*.h"))
     return Extension("ptel._speedups", sources=[_path(HERE / "_speedups.c")],
-                     depends=[_path(CORE / "include" / "ptel" / "common.h")],
+                     depends=[_path(p) for p in [*parts, *headers]],
                      include_dirs=[_path(CORE / "include")],
                      extra_compile_args=compile_args, extra_link_args=link_args)
 

@@ -1,9 +1,11 @@
 # Type stub for the CPython extension _speedups.c (built by setup.py).
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from .recorder import Attributes
 
 _S = TypeVar("_S", bound="NonRecordingSpanBase")
+_S2 = TypeVar("_S2", bound="SpanBase")
 
 class NonRecordingSpanBase:
     """The no-op methods of ptel.NonRecordingSpan, in C."""
@@ -38,3 +40,24 @@ class Packer:
     @property
     def address(self) -> int: ...
     def pack(self, attrs: dict[Any, Any] | list[tuple[Any, Any]]) -> int: ...
+
+class SpanBase:
+    """The C part of ptel.Span: its fields, __enter__ and __exit__."""
+
+    _rec: Any
+    _lock: Any
+    _cptr: Any
+    _addr: int
+    def __enter__(self: _S2) -> _S2: ...
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+
+class SpanStarter:
+    """The `span` of a recording Recorder: Recorder.span's common case in C."""
+
+    def __init__(self, rec: Any, lock: Any, packer: Packer, noop: Any, span_cls: type[SpanBase],
+                 slow: Any, recorder_addr: int, out_addr: int) -> None: ...
+    def __call__(self, name: str, *, kind: Any = 1, attributes: Attributes | None = None,
+                 parent: Any = None, start_time: int | None = None) -> Any: ...
+
+def bind_core(current: ContextVar[Any], span_start: int, span_start_with_attributes: int,
+              span_end: int) -> None: ...

@@ -25,7 +25,7 @@ from ._attrs import INT64_MAX, INT64_MIN, AttrPacker
 from ._callbacks import Callbacks
 from ._generated import MetricKind, NumberType, SpanKind, Status, StatusCode
 from ._native import error_for, ffi, lib, to_bytes
-from ._speedups import NonRecordingSpanBase, SpanReturner
+from ._speedups import NonRecordingSpanBase, SpanBase, SpanReturner, SpanStarter, bind_core
 from ._types import INVALID_SPAN_CONTEXT, Clock, IdGenerator, SpanContext
 from .context import Context
 
@@ -42,11 +42,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 NULL: Any = ffi.NULL
 _SPAN_PP = ffi.typeof("ptel_span **")
+_SPAN_P = ffi.typeof("ptel_span *")
+_UPTR = ffi.typeof("uintptr_t")
 
 # The C functions of the span path, looked up once (each `lib.x` is a lookup).
 _span_start = lib.ptel_span_start
 _span_start_attrs = lib.ptel_span_start_with_attributes
-_span_end = lib.ptel_span_end
+
+
+def _address(p: Any) -> int:
+    return int(ffi.cast(_UPTR, p))
 
 # Span names as UTF-8, encoded once: names are few (OpenTelemetry asks for
 # low-cardinality names), so the table stays small; it stops growing at
@@ -57,6 +62,12 @@ _NAMES_MAX = 4096
 # The current span of the running thread or asyncio task.
 _current: ContextVar[Optional[Union[Span, NonRecordingSpan]]] = ContextVar(
     "ptel_current_span", default=None)
+
+# The span path in C (ptel._speedups) calls the core through the CFFI
+# extension's functions, so that there is one copy of the core.
+bind_core(current=_current,
+          **{name: _address(ffi.addressof(lib, "ptel_" + name))
+             for name in ("span_start", "span_start_with_attributes", "span_end")})
 
 
 def _kind_value(kind: Any) -> int:
@@ -167,45 +178,33 @@ def current_span() -> Span | NonRecordingSpan:
     return _NO_CONTEXT_SPAN if span is None else span
 
 
-class Span:
+class Span(SpanBase):
     """A recording span. Created by ``Recorder.span``; a context manager
     that makes it the current span and ends it on exit. An exception leaving
     the block is recorded (an "exception" event and status ERROR) and then
-    propagates unchanged."""
+    propagates unchanged.
 
-    __slots__ = ("_rec", "_ptr", "_token")
+    ``__enter__`` and ``__exit__`` (and the fields) are C, in the binding's
+    ``ptel._speedups`` extension (SpanBase): they set the current span and
+    call the core's ``ptel_span_end``, as the rest of this class does
+    through CFFI."""
+
+    __slots__ = ()
 
     def __init__(self, rec: Recorder, ptr: Any) -> None:
         self._rec = rec
-        self._ptr = ptr
-        self._token: Any = None
+        self._lock = rec._lock
+        self._cptr = ptr
+        self._addr = int(ffi.cast(_UPTR, ptr))
 
-    def __enter__(self) -> Span:
-        self._token = _current.set(self)
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        try:
-            if exc is not None and not isinstance(exc, GeneratorExit):
-                self.record_exception(exc)
-            rec = self._rec
-            lock = rec._lock
-            lock.acquire()
-            try:
-                rc = _span_end(self._ptr, 0)
-            finally:
-                lock.release()
-            if rc and rec._strict and exc is None:
-                raise error_for(rc)
-        finally:
-            token = self._token
-            if token is not None:
-                self._token = None
-                try:
-                    _current.reset(token)
-                except ValueError:  # exited in another context (task, thread)
-                    pass
-        return None
+    @property
+    def _ptr(self) -> Any:
+        """The span as a CFFI ``ptel_span *``, made on first use (spans that
+        are only entered and exited never need one)."""
+        p = self._cptr
+        if p is None:
+            p = self._cptr = ffi.cast(_SPAN_P, self._addr)
+        return p
 
     def _done(self, rc: int) -> None:
         if rc and self._rec._strict:
@@ -472,7 +471,6 @@ class Histogram(_Instrument):
 
 
 _I = TypeVar("_I", bound=_Instrument)
-_new_span = object.__new__
 
 
 class Recorder:
@@ -532,12 +530,24 @@ class Recorder:
         self._spanp = ffi.new(_SPAN_PP)
         if not self._recording:
             self._disable(SpanReturner(self._noop))
+        elif not strict:  # strict mode raises from Python, in the method below
+            self._bind_span(SpanStarter(
+                rec=self, lock=self._lock, packer=self._packer.c_packer, noop=self._noop,
+                span_cls=Span, slow=Recorder.span, recorder_addr=_address(self._ptr),
+                out_addr=_address(self._spanp)))
 
     def _disable(self, spans: SpanReturner) -> None:
         """Bind `span` and `start_span` to a C callable that checks its
         arguments and returns the non-recording span: the disabled path then
         runs no Python bytecode (the method below would)."""
-        self.__dict__["span"] = self.__dict__["start_span"] = spans
+        self._bind_span(spans)
+
+    def _bind_span(self, fn: SpanReturner | SpanStarter) -> None:
+        """Shadow the `span` method with a C callable of the same signature
+        (a recording recorder's does the common calls in C and passes the
+        others to the method). A subclass that overrides `span` keeps it."""
+        if type(self).span is Recorder.span:
+            self.__dict__["span"] = self.__dict__["start_span"] = fn
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> Recorder:
@@ -656,12 +666,7 @@ class Recorder:
                 lock.release()
             if rc and self._strict:
                 raise error_for(rc)
-            # Span(self, ptr) without the __init__ frame: this is per span.
-            span = _new_span(Span)
-            span._rec = self
-            span._ptr = ptr
-            span._token = None
-            return span
+            return Span(self, ptr)
         except Exception:
             if self._strict:
                 raise

@@ -5,6 +5,7 @@ overflow or undefined behaviour aborts the process with a report."""
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import random
 import threading
@@ -50,6 +51,36 @@ class _Ids(ptel.IdGenerator):
         return random.randbytes(n)
 
 
+def hostile() -> None:
+    """The C marshalling (ptel._speedups) with containers that change while
+    they are packed, and spans ended in another thread than they began."""
+    rec = ptel.Recorder(ptel.Context.from_traceparent(TP))
+    attrs: dict[str, object] = {}
+    items: list[object] = []
+
+    class Clears(int):
+        def __int__(self) -> int:
+            items.clear()
+            attrs.clear()
+            return 1
+
+    for i in range(200):
+        items[:] = [Clears(0), "x" * i, [b"y" * i, {"k": Clears(1)}]]
+        attrs.update(a=items, b=Clears(2), c="z" * (i * 37))
+        with rec.span("h", attributes=attrs) as s:
+            s.set_attributes({"n": items, "m": Clears(3)})
+        attrs.update(a=Clears(4), b=items)
+        rec.counter("n").add(1, attrs)
+    here = contextvars.copy_context()  # the spans stay current there only
+    opened = [here.run(rec.span(f"o{i}", attributes={"i": i}).__enter__) for i in range(20)]
+    enders = [threading.Thread(target=s.__exit__, args=(None, None, None)) for s in opened]
+    for t in enders:
+        t.start()
+    for t in enders:
+        t.join()
+    assert len(rec.finish()) > 0
+
+
 def main() -> None:
     rnd = random.Random(1)
     survivors: list[object] = []
@@ -93,6 +124,7 @@ def main() -> None:
         bad.export_traces()
     agg.export()
 
+    hostile()
     rec = ptel.Recorder(ptel.Context.from_traceparent(TP))
 
     def worker() -> None:

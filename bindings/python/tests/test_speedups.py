@@ -12,7 +12,10 @@ from types import FrameType
 from typing import Any
 
 import pytest
-from conftest import TP_UNSAMPLED
+from conftest import TIME_BASE, TP_SAMPLED, TP_UNSAMPLED, CounterIds, StepClock, decode, \
+    make_context
+from hypothesis import HealthCheck, given, settings
+from test_properties import ops, play
 
 import ptel
 from ptel import _speedups
@@ -20,6 +23,7 @@ from ptel._attrs import AttrPacker
 from ptel._native import ffi
 
 DROP = ptel.Context.from_traceparent(TP_UNSAMPLED)
+SAMPLED = ptel.Context.from_traceparent(TP_SAMPLED)
 
 # Argument lists tried on every no-op method and on Recorder.span: each must
 # be accepted exactly when Python would bind it to the recording method.
@@ -72,10 +76,116 @@ def test_disabled_span_callable_takes_the_span_signature() -> None:
         assert rec.span("x") is rec.span.span is rec.span(name="y", kind=3)
 
 
-def test_recording_recorder_keeps_the_method() -> None:
-    rec = ptel.Recorder(ptel.Context.from_traceparent(TP_UNSAMPLED.replace("-00", "-01")))
-    assert rec.is_recording and "span" not in rec.__dict__
+def test_which_span_callable_a_recorder_binds() -> None:
+    rec = ptel.Recorder(SAMPLED)
+    assert isinstance(rec.span, _speedups.SpanStarter) and rec.start_span is rec.span
     assert isinstance(rec.span("s"), ptel.Span)
+    strict = ptel.Recorder(SAMPLED, strict=True)  # raises from Python: the method
+    assert "span" not in strict.__dict__ and isinstance(strict.span("s"), ptel.Span)
+
+    class Mine(ptel.Recorder):
+        def span(self, *args: Any, **kw: Any) -> Any:
+            return "mine"
+
+    assert Mine(SAMPLED).span("x") == "mine" and Mine(DROP).span("x") == "mine"
+
+
+def test_span_starter_takes_the_span_signature() -> None:
+    rec = ptel.Recorder(SAMPLED)
+    for args, kwargs in CALLS:
+        assert accepts(rec.span, args, kwargs) == binds(ptel.Recorder.span, args, kwargs), \
+            (args, kwargs)
+
+
+def test_recording_path_runs_no_python_code() -> None:
+    rec = ptel.Recorder(SAMPLED)  # the system clock and ids: no Python callback
+    span = rec.span
+    attrs = {"a": 1, "b": "x", "c": [1.5, None]}
+    calls: list[str] = []
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        with span("outer", attributes=attrs):
+            with span("inner", kind=3, start_time=TIME_BASE + 1):
+                pass
+    finally:
+        sys.setprofile(None)
+    assert calls == []
+    tel = decode(rec.finish())
+    outer_span, inner = tel.span("outer"), tel.span("inner")
+    assert inner.parent_span_id == outer_span.span_id and inner.kind == 3
+    assert inner.start_time_unix_nano == TIME_BASE + 1
+    assert [kv.key for kv in outer_span.attributes] == ["a", "b", "c"]
+
+
+def deterministic(use_c: bool) -> ptel.Recorder:
+    rec = ptel.Recorder(make_context(), clock=StepClock(), id_generator=CounterIds())
+    if not use_c:  # back to the Python method
+        del rec.__dict__["span"], rec.__dict__["start_span"]
+    return rec
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=ops)
+def test_c_span_path_writes_the_python_path_bytes(program: list[tuple[Any, ...]]) -> None:
+    results = []
+    for use_c in (True, False):
+        rec = deterministic(use_c)
+        play(rec, program)
+        results.append((rec.finish(), rec.drops))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("call", [
+    lambda rec: rec.span(b"bytes name"), lambda rec: rec.span("\udc80"),
+    lambda rec: rec.span(None), lambda rec: rec.span("k", kind=ptel.SpanKind.SERVER),
+    lambda rec: rec.span("k", kind=-1), lambda rec: rec.span("k", kind=2**40),
+    lambda rec: rec.span("s", start_time=-5), lambda rec: rec.span("s", start_time=2**64),
+    lambda rec: rec.span("s", start_time=0), lambda rec: rec.span("s", attributes=[("a", 1)]),
+    lambda rec: rec.span("s", attributes=Frozen(a=1)), lambda rec: rec.span("s", attributes={}),
+    lambda rec: rec.span("s", parent=rec.span("p")), lambda rec: rec.span("s", parent=42),
+    lambda rec: rec.span("s", parent=ptel.Recorder(None).span("x")),
+    lambda rec: rec.span("s", attributes={"a": object(), 3: 4, "": 5}),
+])
+def test_unusual_span_calls_match_the_python_path(call: Any) -> None:
+    results = []
+    for use_c in (True, False):
+        rec = deterministic(use_c)
+        span = call(rec)
+        with span:
+            pass
+        results.append((type(span), rec.finish(), rec.drops))
+    assert results[0] == results[1]
+
+
+def test_exit_records_the_exception_and_restores_the_current_span() -> None:
+    rec = deterministic(True)
+    before = ptel.current_span()
+    err = KeyError("k")
+    with pytest.raises(KeyError) as info:
+        with rec.span("fails") as s:
+            assert ptel.current_span() is s
+            raise err
+    assert info.value is err and ptel.current_span() is before
+    span = decode(rec.finish()).span("fails")
+    assert span.status.code == 2 and [e.name for e in span.events] == ["exception"]
+
+
+def test_exit_in_another_context_is_ignored() -> None:
+    import contextvars
+    rec = deterministic(True)
+    span = rec.span("s")
+    mine = contextvars.copy_context()
+    mine.run(span.__enter__)
+    contextvars.Context().run(span.__exit__, None, None, None)
+    assert mine.run(ptel.current_span) is span  # the other context could not reset it
+    assert not span.is_recording()  # but the span ended
+    with pytest.raises(TypeError):
+        span.__exit__(None, None)  # type: ignore[call-arg]
 
 
 def test_disabled_path_runs_no_python_code() -> None:
