@@ -198,9 +198,11 @@ static PyTypeObject span_type = {
     .tp_getset = span_getset,
 };
 
-/* The `span` of a recording, non-strict Recorder. */
+/* The `span` of a recording, non-strict Recorder. It refers to the
+ * Recorder weakly: the Recorder holds it, and a cycle would leave freeing
+ * the C recorder to the cyclic garbage collector. */
 typedef struct {
-    PyObject_HEAD PyObject *rec;
+    PyObject_HEAD PyObject *rec_ref; /* a weakref to the Recorder */
     PyObject *lock;
     PyObject *packer;       /* a Packer */
     PyObject *noop;         /* the recorder's NonRecordingSpan */
@@ -240,16 +242,9 @@ static void speedups_unlock_on_error(PyObject *lock) {
     }
 }
 
-static PyObject *starter_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
-                                    PyObject *kwnames) {
-    starter *st = (starter *)self;
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    PyObject *vals[5] = {NULL, NULL, NULL, NULL, NULL}; /* name kind attributes parent start */
-    if (speedups_sig_bind(&sig_span, args, nargs, kwnames, vals)) return NULL;
-    if (st->rec == NULL) { /* only after the GC cleared a cycle */
-        PyErr_SetString(PyExc_RuntimeError, "the recorder is gone");
-        return NULL;
-    }
+/* Recorder.span's common case for the live recorder `rec`. */
+static PyObject *starter_start(starter *st, PyObject *rec, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames, PyObject **vals) {
     PyObject *name = vals[0], *kind = vals[1], *attrs = vals[2], *parent = vals[3],
              *start = vals[4];
     unsigned long long kind_v = 1, start_v = 0;
@@ -271,7 +266,7 @@ static PyObject *starter_vectorcall(PyObject *self, PyObject *const *args, size_
     if (!plain) { /* Recorder.span(rec, *args, **kwargs) */
         PyObject *stack[6];
         Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
-        stack[0] = st->rec;
+        stack[0] = rec;
         memcpy(stack + 1, args, (size_t)total * sizeof(PyObject *));
         return PyObject_Vectorcall(st->slow, stack, (size_t)nargs + 1, kwnames);
     }
@@ -279,7 +274,7 @@ static PyObject *starter_vectorcall(PyObject *self, PyObject *const *args, size_
     PyObject *cur;
     if (PyContextVar_Get(speedups_current, NULL, &cur) < 0) return NULL;
     const ptel_span *pptr = NULL;
-    if (cur != NULL && Py_TYPE(cur) == st->span_cls && ((span_obj *)cur)->rec == st->rec)
+    if (cur != NULL && Py_TYPE(cur) == st->span_cls && ((span_obj *)cur)->rec == rec)
         pptr = ((span_obj *)cur)->ptr;
     Py_XDECREF(cur);
     if (speedups_lock(st->lock, str_acquire)) goto error;
@@ -300,8 +295,8 @@ static PyObject *starter_vectorcall(PyObject *self, PyObject *const *args, size_
     if (speedups_lock(st->lock, str_release)) goto error;
     span_obj *sp = (span_obj *)st->span_cls->tp_alloc(st->span_cls, 0);
     if (sp == NULL) goto error;
-    Py_INCREF(st->rec);
-    sp->rec = st->rec;
+    Py_INCREF(rec);
+    sp->rec = rec;
     Py_INCREF(st->lock);
     sp->lock = st->lock;
     sp->ptr = ptr;
@@ -309,11 +304,38 @@ static PyObject *starter_vectorcall(PyObject *self, PyObject *const *args, size_
 error: /* as the Python method: count an Exception, return the no-op span */
     if (!PyErr_ExceptionMatches(PyExc_Exception)) return NULL;
     PyErr_Clear();
-    PyObject *r = PyObject_CallMethodNoArgs(st->rec, str_count_error);
+    PyObject *r = PyObject_CallMethodNoArgs(rec, str_count_error);
     if (r == NULL) return NULL;
     Py_DECREF(r);
     Py_INCREF(st->noop);
     return st->noop;
+}
+
+static PyObject *starter_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                    PyObject *kwnames) {
+    starter *st = (starter *)self;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *vals[5] = {NULL, NULL, NULL, NULL, NULL}; /* name kind attributes parent start */
+    if (speedups_sig_bind(&sig_span, args, nargs, kwnames, vals)) return NULL;
+    if (st->rec_ref == NULL) { /* only after the GC cleared the starter */
+        PyErr_SetString(PyExc_RuntimeError, "the recorder is gone");
+        return NULL;
+    }
+    PyObject *rec;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (PyWeakref_GetRef(st->rec_ref, &rec) < 0) return NULL;
+#else
+    rec = PyWeakref_GetObject(st->rec_ref);
+    if (rec == NULL) return NULL;
+    rec = rec == Py_None ? NULL : (Py_INCREF(rec), rec);
+#endif
+    if (rec == NULL) { /* no one can finish() that recorder: nothing to record */
+        Py_INCREF(st->noop);
+        return st->noop;
+    }
+    PyObject *span = starter_start(st, rec, args, nargs, kwnames, vals);
+    Py_DECREF(rec);
+    return span;
 }
 
 static PyObject *speedups_addr(PyObject *v, void **out) {
@@ -341,11 +363,17 @@ static PyObject *starter_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     }
     void *recorder, *out;
     if (!speedups_addr(recorder_addr, &recorder) || !speedups_addr(out_addr, &out)) return NULL;
+    PyObject *rec_ref = PyWeakref_NewRef(rec, NULL);
+    if (rec_ref == NULL) return NULL;
     starter *st = (starter *)type->tp_alloc(type, 0);
-    if (st == NULL) return NULL;
-    PyObject **fields[] = {&st->rec, &st->lock, &st->packer, &st->noop, &st->slow};
-    PyObject *values[] = {rec, lock, pk, noop, slow};
-    for (size_t i = 0; i < 5; i++) {
+    if (st == NULL) {
+        Py_DECREF(rec_ref);
+        return NULL;
+    }
+    st->rec_ref = rec_ref;
+    PyObject **fields[] = {&st->lock, &st->packer, &st->noop, &st->slow};
+    PyObject *values[] = {lock, pk, noop, slow};
+    for (size_t i = 0; i < 4; i++) {
         Py_INCREF(values[i]);
         *fields[i] = values[i];
     }
@@ -359,7 +387,7 @@ static PyObject *starter_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 
 static int starter_traverse(PyObject *self, visitproc visit, void *arg) {
     starter *st = (starter *)self;
-    Py_VISIT(st->rec);
+    Py_VISIT(st->rec_ref);
     Py_VISIT(st->lock);
     Py_VISIT(st->packer);
     Py_VISIT(st->noop);
@@ -370,7 +398,7 @@ static int starter_traverse(PyObject *self, visitproc visit, void *arg) {
 
 static int starter_clear(PyObject *self) {
     starter *st = (starter *)self;
-    Py_CLEAR(st->rec);
+    Py_CLEAR(st->rec_ref);
     Py_CLEAR(st->lock);
     Py_CLEAR(st->packer);
     Py_CLEAR(st->noop);

@@ -145,19 +145,22 @@ class NonRecordingSpan(NonRecordingSpanBase):
     the binding's small ``ptel._speedups`` extension: they check their
     arguments as Python would and return at once, without running Python
     bytecode and without calling the ptel core. It still carries the
-    context's span for propagation."""
+    context's span for propagation. It does not refer to its Recorder, so
+    that a Recorder is freed as soon as it is dropped (not by the cyclic
+    garbage collector, which would keep the C recorder's memory longer)."""
 
-    __slots__ = ("_source",)
+    __slots__ = ("_source", "_sc")
 
-    def __init__(self, source: Recorder | None) -> None:
-        self._source = source
+    def __init__(self, source: Callable[[], SpanContext] | None) -> None:
+        self._source = source  # computes the span context once, on demand
+        self._sc: SpanContext | None = None
 
     def get_span_context(self) -> SpanContext:
         """The context's span (for propagation), or an invalid context."""
-        rec = self._source
-        if rec is None or rec._ptr is None:
-            return INVALID_SPAN_CONTEXT
-        return rec._nonrecording_context()
+        sc = self._sc
+        if sc is None:
+            sc = self._sc = INVALID_SPAN_CONTEXT if self._source is None else self._source()
+        return sc
 
     @property
     def traceparent(self) -> str:
@@ -165,6 +168,19 @@ class NonRecordingSpan(NonRecordingSpanBase):
 
     def __repr__(self) -> str:
         return "<ptel.NonRecordingSpan>"
+
+
+def _nonrecording_context(ctx: Context, ptr: Any, lock: Any, spanp: Any,
+                          recording: bool) -> SpanContext:
+    """What a recorder's non-recording span reports: a recording recorder's
+    is the context's span; a disabled recorder's comes from the core."""
+    if recording:
+        return ctx.parent
+    c = ffi.new("ptel_span_context *")
+    with lock:
+        lib.ptel_span_start(spanp, ptr, NULL, NULL, 0, 0, 0)
+        lib.ptel_span_get_context(spanp[0], c)
+    return SpanContext._from_c(c)
 
 
 _NO_CONTEXT_SPAN = NonRecordingSpan(None)
@@ -492,7 +508,7 @@ class Recorder:
     # __dict__ holds only `span` and `start_span` of a disabled recorder (see
     # _disable), which shadow the methods.
     __slots__ = ("_ctx", "_ptr", "_strict", "_lock", "_recording", "_packer", "_noop",
-                 "_spanp", "_payload", "_callbacks", "_nr_context", "__weakref__", "__dict__")
+                 "_spanp", "_payload", "_callbacks", "__weakref__", "__dict__")
 
     def __init__(self, ctx: Context | None, *, strict: bool = False,
                  clock: Clock | None = None, id_generator: IdGenerator | None = None) -> None:
@@ -502,7 +518,6 @@ class Recorder:
         self._payload: bytes | None = None
         self._ptr: Any = None
         self._recording = False
-        self._nr_context: SpanContext | None = None
         self._noop = _NO_CONTEXT_SPAN
         self._callbacks: Callbacks | None = None
         if ctx is None:
@@ -526,8 +541,9 @@ class Recorder:
             return  # out of memory: a disabled recorder
         self._ptr = ffi.gc(out[0], lib.ptel_recorder_free)
         self._recording = bool(lib.ptel_recorder_is_recording(self._ptr))
-        self._noop = NonRecordingSpan(self)
         self._spanp = ffi.new(_SPAN_PP)
+        self._noop = NonRecordingSpan(functools.partial(
+            _nonrecording_context, ctx, self._ptr, self._lock, self._spanp, self._recording))
         if not self._recording:
             self._disable(SpanReturner(self._noop))
         elif not strict:  # strict mode raises from Python, in the method below
@@ -602,18 +618,6 @@ class Recorder:
             return
         with self._lock:
             lib.ptel_span_start(NULL, self._ptr, NULL, NULL, 0, 0, 0)
-
-    def _nonrecording_context(self) -> SpanContext:
-        if self._nr_context is None:
-            if self._recording:
-                self._nr_context = self._ctx.parent if self._ctx else INVALID_SPAN_CONTEXT
-            else:
-                c = ffi.new("ptel_span_context *")
-                with self._lock:
-                    lib.ptel_span_start(self._spanp, self._ptr, NULL, NULL, 0, 0, 0)
-                    lib.ptel_span_get_context(self._spanp[0], c)
-                self._nr_context = SpanContext._from_c(c)
-        return self._nr_context
 
     # ---- spans -----------------------------------------------------------
 

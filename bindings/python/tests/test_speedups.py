@@ -5,8 +5,10 @@ also for hostile inputs."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import sys
+import weakref
 from collections.abc import Iterator, Mapping
 from types import FrameType
 from typing import Any
@@ -380,3 +382,46 @@ def test_recorder_counts_a_failed_conversion() -> None:
     attrs.update(a=Clears(1), b=2)
     span = rec.span("s", attributes=attrs)
     assert isinstance(span, ptel.NonRecordingSpan) and rec.drops.errors == 1
+
+
+class TickClock(ptel.Clock):
+    def monotonic_ns(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("ctx, kwargs", [
+    (SAMPLED, {}), (DROP, {}), (None, {}), (SAMPLED, {"strict": True}),
+    (SAMPLED, {"clock": TickClock(), "id_generator": CounterIds()}),
+])
+def test_a_dropped_recorder_is_freed_at_once(ctx: ptel.Context | None,
+                                             kwargs: dict[str, Any]) -> None:
+    """No reference cycle through the recorder (its span callable and its
+    non-recording span refer to it weakly or not at all): it and its C
+    memory go when the last reference does, not at the next collection."""
+    gc.disable()
+    try:
+        rec = ptel.Recorder(ctx, **kwargs)
+        with rec.span("s", attributes={"a": 1}) as s:
+            s.add_event("e")
+        rec.span("t").get_span_context()
+        rec.finish()
+        ref = weakref.ref(rec)
+        del rec, s
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_span_callable_outliving_its_recorder() -> None:
+    span = ptel.Recorder(SAMPLED).span  # nothing can finish() that recorder now
+    s = span("late", attributes={"a": 1})
+    assert isinstance(s, ptel.NonRecordingSpan) and s.get_span_context() == SAMPLED.parent
+    with pytest.raises(TypeError):
+        span()  # type: ignore[call-arg]
+
+
+def test_non_recording_span_outliving_its_recorder_keeps_the_context() -> None:
+    span = ptel.Recorder(DROP).span("s")
+    gc.collect()
+    assert span.get_span_context() == ptel.Recorder(DROP).span("t").get_span_context()
+    assert span.traceparent == TP_UNSAMPLED
