@@ -90,9 +90,12 @@ typedef struct gop_rd {
 // translation unit is large enough for the compiler to stop inlining).
 #define GOP_INLINE static inline __attribute__((always_inline))
 
+// A failed read also moves to the end, so that every later read of a
+// non-empty field fails without a test of ok; callers check ok at the end.
 GOP_INLINE const uint8_t *gop_rd_bytes(gop_rd *r, size_t n) {
-    if (!r->ok || (size_t)(r->end - r->p) < n) {
+    if (PTEL__UNLIKELY((size_t)(r->end - r->p) < n)) {
         r->ok = 0;
+        r->p = r->end;
         return NULL;
     }
     const uint8_t *q = r->p;
@@ -187,21 +190,26 @@ static int gop_rd_nested(gop_rd *r, gop_scratch *s, ptel_value *v, int depth) {
 
 // An attribute list: u32 count, u32 extra, the attributes. `extra` counts
 // attributes the Go side dropped to bound its buffers.
-static int gop_rd_attrs(gop_rd *r, gop_scratch *s, const ptel_attr **out, size_t *count,
+// The loop reads through a local copy of the reader: through `rp`, every
+// store into the attributes (which may alias it, for all the compiler
+// knows) would reload the position from memory.
+static int gop_rd_attrs(gop_rd *rp, gop_scratch *s, const ptel_attr **out, size_t *count,
                         uint32_t *extra) {
-    uint32_t n = gop_rd_u32(r), x = gop_rd_u32(r);
-    if (!r->ok) return 0;
+    gop_rd r = *rp;
+    uint32_t n = gop_rd_u32(&r), x = gop_rd_u32(&r);
     ptel_attr *a = NULL;
-    if (n) {
+    if (r.ok && n) {
         a = gop_take(s, (size_t)n * sizeof *a);
-        if (!a) return 0;
+        if (!a) r.ok = 0;
     }
-    for (uint32_t k = 0; k < n; k++)
-        if (!gop_rd_attr(r, s, &a[k], 0)) return 0;
+    for (uint32_t k = 0; k < n && r.ok; k++)
+        if (!gop_rd_attr(&r, s, &a[k], 0)) r.ok = 0;
+    *rp = r;
+    if (!r.ok) return 0;
     *out = a;
     *count = n;
     if (extra) *extra = x;
-    return r->ok;
+    return 1;
 }
 
 static int gop_rd_link(gop_rd *r, gop_scratch *s, ptel_link_data *l) {

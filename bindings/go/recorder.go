@@ -575,6 +575,16 @@ func (r *Recorder) newNode(parent context.Context, d *spanData) *spanCtx {
 	return c
 }
 
+// spanCtxOf is ctx.Value(spanKey{}) without the interface call when ctx is
+// a span's own context (a child started from its parent's context).
+func spanCtxOf(ctx context.Context) *spanCtx {
+	if c, ok := ctx.(*spanCtx); ok {
+		return c
+	}
+	c, _ := ctx.Value(spanKey{}).(*spanCtx)
+	return c
+}
+
 // SpanFromContext returns the ptel span carried by ctx, or the zero Span.
 func SpanFromContext(ctx context.Context) Span {
 	if ctx == nil {
@@ -671,7 +681,7 @@ func (r *Recorder) start(ctx context.Context, name string, opts []StartOption) (
 	}
 	var parent *spanData
 	if !o.newRoot {
-		if c, ok := ctx.Value(spanKey{}).(*spanCtx); ok && c.r == r && c.gen == r.gen {
+		if c := spanCtxOf(ctx); c != nil && c.r == r && c.gen == r.gen {
 			if c.d == nil {
 				return // a child of a non-recording span does not record either
 			}
