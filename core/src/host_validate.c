@@ -369,6 +369,7 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
     const uint32_t head = (uint32_t)tag | 0x0a0000u; /* tag, len < 0x80, 0A, key len < 0x80 */
     const uint64_t rk_bits = inv->rk_bits, rk_mask = inv->rk_head_mask;
     const size_t rk_min = inv->rk_min;
+    const uint32_t max_len = inv->limits.attribute_value_length;
     bool ok = true;
     for (;;) {
         size_t left = (size_t)(end - p);
@@ -389,8 +390,7 @@ static HOST_INLINE bool host_clean_run(host_vctx *c, host_keys *ks, ptel__reader
              * signature is computed just before its use. */
             size_t klen = e[3];
             if ((((ptrdiff_t)klen - 1) | ((ptrdiff_t)n - 2 - (ptrdiff_t)klen)) >= 0 &&
-                kn < HOST_KEYS_SMALL &&
-                host_clean_tail(e + 4 + klen, n - 2 - klen, inv->limits.attribute_value_length)) {
+                kn < HOST_KEYS_SMALL && host_clean_tail(e + 4 + klen, n - 2 - klen, max_len)) {
                 const uint8_t *key = e + 4;
                 bool ascii;
                 uint64_t sig = host_key_sig(key, klen, &ascii);
