@@ -4,8 +4,9 @@
  * - NonRecordingSpanBase: the methods of ptel.NonRecordingSpan (the shared
  *   span of a disabled recorder), all no-ops written in C, so that
  *   `with span: span.set_attribute(...)` runs no bytecode.
- * - SpanReturner: the callable a disabled Recorder binds as its `span`; it
- *   checks the arguments as `Recorder.span` would and returns the span.
+ * - span_returner: makes the callable a disabled Recorder binds as its
+ *   `span`; it checks the arguments as `Recorder.span` would and returns
+ *   the span.
  * - Packer: turns a batch of Python attributes into the core's ptel_attr
  *   array in a buffer it owns (the rules are in _attrs.py).
  * - SpanBase and SpanStarter: the recording span's hot path. A recording
@@ -41,6 +42,7 @@ static void speedups_gc_dealloc(PyObject *self, inquiry clear) {
 #include "_speedups_args.c"
 #include "_speedups_noop.c"
 #include "_speedups_packer.c"
+#include "_speedups_lock.c"
 #include "_speedups_span.c"
 
 /* ---- module ------------------------------------------------------------ */
@@ -68,18 +70,17 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     PyObject **strs[] = {&str_acquire, &str_release, &str_record_exception, &str_done,
                          &str_count_error};
     const char *str_names[] = {"acquire", "release", "record_exception", "_done", "_count_error"};
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if ((*strs[i] = PyUnicode_InternFromString(str_names[i])) == NULL) return NULL;
-    PyTypeObject *types[] = {&nrs_type, &returner_type, &packer_type, &span_type, &starter_type};
-    const char *names[] = {"NonRecordingSpanBase", "SpanReturner", "Packer", "SpanBase",
-                           "SpanStarter"};
+    PyTypeObject *types[] = {&nrs_type, &packer_type, &span_type, &starter_type, &lock_type};
+    const char *names[] = {"NonRecordingSpanBase", "Packer", "SpanBase", "SpanStarter", "Lock"};
     if (PyType_Ready(&with_descr_type) < 0) return NULL;
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (PyType_Ready(types[i]) < 0) return NULL;
     if (nrs_add_with_methods()) return NULL;
     PyObject *m = PyModule_Create(&speedups_module);
     if (m == NULL) return NULL;
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         Py_INCREF(types[i]);
         if (PyModule_AddObject(m, names[i], (PyObject *)types[i]) < 0) {
             Py_DECREF(types[i]);

@@ -1,11 +1,13 @@
 # Type stub for the CPython extension _speedups.c (built by setup.py).
 from contextvars import ContextVar
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .recorder import Attributes
 
 _S = TypeVar("_S", bound="NonRecordingSpanBase")
 _S2 = TypeVar("_S2", bound="SpanBase")
+_T = TypeVar("_T")
 
 class NonRecordingSpanBase:
     """The no-op methods of ptel.NonRecordingSpan, in C."""
@@ -24,14 +26,9 @@ class NonRecordingSpanBase:
     def end(self, end_time: int | None = None) -> None: ...
     def is_recording(self) -> bool: ...
 
-class SpanReturner:
-    """A callable with Recorder.span's signature that returns `span`."""
-
-    def __init__(self, span: Any) -> None: ...
-    @property
-    def span(self) -> Any: ...
-    def __call__(self, name: str, *, kind: Any = 1, attributes: Attributes | None = None,
-                 parent: Any = None, start_time: int | None = None) -> Any: ...
+def span_returner(span: _T) -> Callable[..., _T]:
+    """Recorder.span for a disabled recorder: checks its arguments like
+    Recorder.span and returns `span` (a builtin bound to it)."""
 
 class Packer:
     """Python attributes into ptel_attr arrays (see _attrs.py)."""
@@ -61,3 +58,12 @@ class SpanStarter:
 
 def bind_core(current: ContextVar[Any], span_start: int, span_start_with_attributes: int,
               span_end: int) -> None: ...
+
+class Lock:
+    """A non-reentrant lock, as threading.Lock, that the C span path takes directly."""
+
+    def acquire(self) -> bool: ...
+    def release(self) -> None: ...
+    def locked(self) -> bool: ...
+    def __enter__(self) -> bool: ...
+    def __exit__(self, *exc: object) -> None: ...

@@ -1,4 +1,4 @@
-/* The disabled path: NonRecordingSpanBase and SpanReturner (part of
+/* The disabled path: NonRecordingSpanBase and span_returner (part of
  * _speedups.c, which includes it). No core call. */
 
 /* ---- NonRecordingSpanBase ---------------------------------------------- */
@@ -179,74 +179,25 @@ static int nrs_add_with_methods(void) {
     return 0;
 }
 
-/* ---- SpanReturner ------------------------------------------------------ */
+/* ---- span_returner ---------------------------------------------------- */
 
-typedef struct {
-    PyObject_HEAD PyObject *span;
-    vectorcallfunc vectorcall;
-} returner;
-
-static PyObject *returner_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
-                                     PyObject *kwnames) {
+/* Recorder.span of a disabled recorder, bound to its span (`self`): check
+ * the arguments, return the span. A bound builtin rather than an object of
+ * its own type, because CPython calls those with keywords on a faster path. */
+static PyObject *returner_call(PyObject *span, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames) {
     (void)args;
-    if (speedups_sig_check(&sig_span, PyVectorcall_NARGS(nargsf), kwnames)) return NULL;
-    PyObject *span = ((returner *)self)->span;
-    if (span == NULL) { /* only after the GC cleared a cycle */
-        PyErr_SetString(PyExc_RuntimeError, "the recorder is gone");
-        return NULL;
-    }
+    if (speedups_sig_check(&sig_span, nargs, kwnames)) return NULL;
     Py_INCREF(span);
     return span;
 }
 
-static PyObject *returner_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    PyObject *span;
-    static char *kwlist[] = {"span", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:SpanReturner", kwlist, &span)) return NULL;
-    returner *r = (returner *)type->tp_alloc(type, 0);
-    if (r == NULL) return NULL;
-    Py_INCREF(span);
-    r->span = span;
-    r->vectorcall = returner_vectorcall;
-    return (PyObject *)r;
+static PyMethodDef returner_def = {
+    "span", SPEEDUPS_FN(returner_call), SPEEDUPS_FAST,
+    "span($self, /, name, *, kind=1, attributes=None, parent=None, start_time=None)\n--\n\n"
+    "Returns the disabled recorder's non-recording span."};
+
+static PyObject *span_returner(PyObject *module, PyObject *span) {
+    (void)module;
+    return PyCFunction_New(&returner_def, span);
 }
-
-static int returner_traverse(PyObject *self, visitproc visit, void *arg) {
-    Py_VISIT(((returner *)self)->span);
-    return 0;
-}
-
-static int returner_clear(PyObject *self) {
-    Py_CLEAR(((returner *)self)->span);
-    return 0;
-}
-
-static void returner_dealloc(PyObject *self) { speedups_gc_dealloc(self, returner_clear); }
-
-static PyObject *returner_get_span(PyObject *self, void *closure) {
-    (void)closure;
-    PyObject *span = ((returner *)self)->span;
-    if (span == NULL) Py_RETURN_NONE; /* only after the GC cleared a cycle */
-    Py_INCREF(span);
-    return span;
-}
-
-static PyGetSetDef returner_getset[] = {
-    {"span", returner_get_span, NULL, "The span every call returns.", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyTypeObject returner_type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ptel._speedups.SpanReturner",
-    .tp_basicsize = sizeof(returner),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "SpanReturner(span): a callable with the signature of Recorder.span that\n"
-              "returns `span`: what a disabled Recorder binds as its `span`.",
-    .tp_new = returner_new,
-    .tp_dealloc = returner_dealloc,
-    .tp_traverse = returner_traverse,
-    .tp_clear = returner_clear,
-    .tp_call = PyVectorcall_Call,
-    .tp_vectorcall_offset = offsetof(returner, vectorcall),
-    .tp_getset = returner_getset,
-};

@@ -28,10 +28,7 @@ _Static_assert(_Generic(&ptel_span_end, core_span_end_fn : 1, default : 0), "pte
 static PyObject *str_acquire, *str_release, *str_record_exception, *str_done, *str_count_error;
 
 static int speedups_lock(PyObject *lock, PyObject *verb) {
-    PyObject *r = PyObject_VectorcallMethod(verb, &lock, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-    if (r == NULL) return -1;
-    Py_DECREF(r);
-    return 0;
+    return speedups_lock_call(lock, verb == str_acquire);
 }
 
 /* ptel.Span's C part. */
@@ -443,6 +440,9 @@ static PyObject *bind_core(PyObject *self, PyObject *args, PyObject *kwargs) {
 }
 
 static PyMethodDef speedups_functions[] = {
+    {"span_returner", span_returner, METH_O,
+     "span_returner(span): Recorder.span for a disabled recorder: checks its arguments\n"
+     "like Recorder.span and returns `span`."},
     {"bind_core", SPEEDUPS_FN(bind_core), METH_VARARGS | METH_KEYWORDS,
      "bind_core(current, span_start, span_start_with_attributes, span_end): the current-span\n"
      "ContextVar and the addresses of the core's span functions (from the CFFI extension)."},

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
@@ -25,7 +24,7 @@ from ._attrs import INT64_MAX, INT64_MIN, AttrPacker
 from ._callbacks import Callbacks
 from ._generated import MetricKind, NumberType, SpanKind, Status, StatusCode
 from ._native import error_for, ffi, lib, to_bytes
-from ._speedups import NonRecordingSpanBase, SpanBase, SpanReturner, SpanStarter, bind_core
+from ._speedups import Lock, NonRecordingSpanBase, SpanBase, SpanStarter, bind_core, span_returner
 from ._types import INVALID_SPAN_CONTEXT, Clock, IdGenerator, SpanContext
 from .context import Context
 
@@ -184,7 +183,7 @@ def _nonrecording_context(ctx: Context, ptr: Any, lock: Any, spanp: Any,
 
 
 _NO_CONTEXT_SPAN = NonRecordingSpan(None)
-_NO_CONTEXT_SPANS = SpanReturner(_NO_CONTEXT_SPAN)
+_NO_CONTEXT_SPANS = span_returner(_NO_CONTEXT_SPAN)
 
 
 def current_span() -> Span | NonRecordingSpan:
@@ -514,7 +513,7 @@ class Recorder:
                  clock: Clock | None = None, id_generator: IdGenerator | None = None) -> None:
         self._ctx = ctx
         self._strict = strict
-        self._lock = threading.Lock()
+        self._lock = Lock()  # as threading.Lock; the C span path takes it directly
         self._payload: bytes | None = None
         self._ptr: Any = None
         self._recording = False
@@ -545,20 +544,20 @@ class Recorder:
         self._noop = NonRecordingSpan(functools.partial(
             _nonrecording_context, ctx, self._ptr, self._lock, self._spanp, self._recording))
         if not self._recording:
-            self._disable(SpanReturner(self._noop))
+            self._disable(span_returner(self._noop))
         elif not strict:  # strict mode raises from Python, in the method below
             self._bind_span(SpanStarter(
                 rec=self, lock=self._lock, packer=self._packer.c_packer, noop=self._noop,
                 span_cls=Span, slow=Recorder.span, recorder_addr=_address(self._ptr),
                 out_addr=_address(self._spanp)))
 
-    def _disable(self, spans: SpanReturner) -> None:
+    def _disable(self, spans: Callable[..., NonRecordingSpan]) -> None:
         """Bind `span` and `start_span` to a C callable that checks its
         arguments and returns the non-recording span: the disabled path then
         runs no Python bytecode (the method below would)."""
         self._bind_span(spans)
 
-    def _bind_span(self, fn: SpanReturner | SpanStarter) -> None:
+    def _bind_span(self, fn: Callable[..., Any]) -> None:
         """Shadow the `span` method with a C callable of the same signature
         (a recording recorder's does the common calls in C and passes the
         others to the method). A subclass that overrides `span` keeps it."""

@@ -71,11 +71,12 @@ def test_noop_methods_take_the_recording_span_signatures(method: str) -> None:
 
 def test_disabled_span_callable_takes_the_span_signature() -> None:
     for rec in (ptel.Recorder(DROP), ptel.Recorder(None)):
-        assert isinstance(rec.span, _speedups.SpanReturner) and rec.start_span is rec.span
+        assert rec.span.__self__ is rec.span("x") and rec.start_span is rec.span
         for args, kwargs in CALLS:
             assert accepts(rec.span, args, kwargs) == binds(ptel.Recorder.span, args, kwargs), \
                 (args, kwargs)
-        assert rec.span("x") is rec.span.span is rec.span(name="y", kind=3)
+        assert rec.span("x") is rec.span(name="y", kind=3)
+        assert isinstance(rec.span("x"), ptel.NonRecordingSpan)
 
 
 def test_which_span_callable_a_recorder_binds() -> None:
