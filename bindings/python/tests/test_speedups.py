@@ -426,3 +426,45 @@ def test_non_recording_span_outliving_its_recorder_keeps_the_context() -> None:
     gc.collect()
     assert span.get_span_context() == ptel.Recorder(DROP).span("t").get_span_context()
     assert span.traceparent == TP_UNSAMPLED
+
+
+def test_lock_behaves_like_threading_lock() -> None:
+    lock = _speedups.Lock()
+    assert not lock.locked() and lock.acquire() is True and lock.locked()
+    lock.release()
+    with pytest.raises(RuntimeError):
+        lock.release()
+    with lock:
+        assert lock.locked()
+    assert not lock.locked()
+    with pytest.raises(ValueError):
+        with lock:
+            raise ValueError("propagates")
+    assert not lock.locked()
+    with pytest.raises(TypeError):
+        _speedups.Lock(1)  # type: ignore[call-arg]
+
+
+def test_threads_mix_the_c_and_cffi_paths() -> None:
+    """C starts and ends spans holding the GIL; CFFI calls release it while
+    holding the recorder's lock: both take the same lock, so the recorder
+    sees one call at a time and every span arrives whole."""
+    import threading
+    rec = ptel.Recorder(SAMPLED)
+    hist = rec.histogram("h")
+
+    def work(n: int) -> None:
+        for i in range(200):
+            with rec.span(f"t{n}", attributes={"i": i}) as s:
+                s.set_attribute("k", "v" * (i % 7))  # CFFI, GIL released
+                s.add_event("e", {"n": n})
+                hist.record(i)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tel = decode(rec.finish())
+    assert len(tel.spans) + tel.dropped.get("spans", 0) == 800
+    assert all(len(s.attributes) == 2 and len(s.events) == 1 for s in tel.spans)
