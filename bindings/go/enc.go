@@ -182,21 +182,29 @@ func (e *enc) attrs(kvs []KeyValue, extra uint32) {
 	b = binary.LittleEndian.AppendUint32(b, extra)
 	e.na += uint32(len(kvs))
 	for k := range kvs {
-		kv := &kvs[k]
-		switch kind := kv.Value.kind; kind {
-		case KindBool, KindInt64, KindFloat64:
-			b = appendStr(b, kv.Key)
-			b = append(b, scalarTag[kind])
-			b = binary.LittleEndian.AppendUint64(b, kv.Value.n)
-		case KindString:
-			b = appendStr(b, kv.Key)
-			b = append(b, tagString)
-			b = appendStr(b, kv.Value.str())
-		default:
-			e.b = b
-			e.attr(kv, 0)
-			b = e.b
-		}
+		var na, nv uint32
+		b, na, nv = appendAttr(b, &kvs[k])
+		e.na += na
+		e.nv += nv
 	}
 	e.b = b
+}
+
+// appendAttr appends one attribute and returns the nested ptel_attr and
+// ptel_value structures it adds. Scalars and strings, the common case, are
+// written directly (they nest nothing); other kinds go through value.
+func appendAttr(b []byte, kv *KeyValue) ([]byte, uint32, uint32) {
+	switch kind := kv.Value.kind; kind {
+	case KindBool, KindInt64, KindFloat64:
+		b = appendStr(b, kv.Key)
+		b = append(b, scalarTag[kind])
+		return binary.LittleEndian.AppendUint64(b, kv.Value.n), 0, 0
+	case KindString:
+		b = appendStr(b, kv.Key)
+		b = append(b, tagString)
+		return appendStr(b, kv.Value.str()), 0, 0
+	}
+	e := enc{b: b}
+	e.attr(kv, 0)
+	return e.b, e.na, e.nv
 }

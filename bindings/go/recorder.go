@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -122,6 +121,7 @@ type Recorder struct {
 	dropErrs  uint32
 	firstErr  error
 	enc       enc
+	tmp       []byte // an overwritten attribute's new entry
 }
 
 // NewRecorder creates a recorder for one invocation under ctx.
@@ -360,8 +360,7 @@ type spanData struct {
 	status     StatusCode
 	desc       string
 
-	attrs       []KeyValue
-	extraAttrs  uint32 // dropped on the Go side, beyond the limits
+	attrs       attrSet
 	events      []event
 	extraEvents uint32
 	links       []link
@@ -369,8 +368,11 @@ type spanData struct {
 	evAttrs     []KeyValue // attributes of events and links
 }
 
-// spanAttrs is the attribute room each span starts with.
-const spanAttrs = 8
+// The attribute room each span starts with: keys and bytes.
+const (
+	spanAttrs     = 8
+	spanAttrBytes = 256
+)
 
 func (r *Recorder) newSpan() *spanData {
 	if r.nspans == len(r.spans) {
@@ -381,10 +383,12 @@ func (r *Recorder) newSpan() *spanData {
 		chunk := make([]spanData, n)
 		// Room for spanAttrs attributes per span in one allocation, so a
 		// fresh recorder allocates per chunk, not per span.
-		attrs := make([]KeyValue, n*spanAttrs)
+		slots := make([]attrSlot, n*spanAttrs)
+		bytes := make([]byte, n*spanAttrBytes)
 		for k := range chunk {
 			chunk[k].rec = r
-			chunk[k].attrs = attrs[k*spanAttrs : k*spanAttrs : (k+1)*spanAttrs]
+			chunk[k].attrs.slots = slots[k*spanAttrs : k*spanAttrs : (k+1)*spanAttrs]
+			chunk[k].attrs.b = bytes[k*spanAttrBytes : k*spanAttrBytes : (k+1)*spanAttrBytes]
 			r.spans = append(r.spans, &chunk[k])
 		}
 	}
@@ -392,43 +396,23 @@ func (r *Recorder) newSpan() *spanData {
 	r.nspans++
 	d.parent = nil
 	d.status, d.desc = StatusUnset, ""
-	d.attrs = d.attrs[:0]
+	d.attrs.reset()
 	d.events = d.events[:0]
 	d.links = d.links[:0]
 	d.evAttrs = d.evAttrs[:0]
-	d.extraAttrs, d.extraEvents, d.extraLinks = 0, 0, 0
+	d.extraEvents, d.extraLinks = 0, 0
 	return d
 }
 
 // release drops references to the plugin's values once the span is in C.
 func (d *spanData) release() {
-	clear(d.attrs)
+	d.attrs.reset()
 	clear(d.evAttrs)
-	d.attrs, d.evAttrs = d.attrs[:0], d.evAttrs[:0]
+	d.evAttrs = d.evAttrs[:0]
 }
 
 func (d *spanData) setAttrs(kvs []KeyValue, max uint32) {
-	// A local slice, stored back once: d.attrs is in the heap.
-	attrs := d.attrs
-	if room := int(max) - len(attrs); room > 0 {
-		attrs = slices.Grow(attrs, min(len(kvs), room))
-	}
-next:
-	for i := range kvs {
-		kv := &kvs[i]
-		for j := range attrs {
-			if attrs[j].Key == kv.Key {
-				attrs[j].Value = kv.Value
-				continue next
-			}
-		}
-		if uint32(len(attrs)) < max {
-			attrs = append(attrs, *kv)
-			continue
-		}
-		d.extraAttrs = satAdd(d.extraAttrs, 1)
-	}
-	d.attrs = attrs
+	d.attrs.set(kvs, max, &d.rec.tmp)
 }
 
 func (d *spanData) addEvent(name string, t uint64, attrs []KeyValue, max uint32) {
@@ -494,7 +478,7 @@ func (r *Recorder) encodeSpan(d *spanData, end uint64) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(d.status))
 	b = appendStr(b, d.name)
 	e.b = appendStr(b, d.desc)
-	e.attrs(d.attrs, d.extraAttrs)
+	d.attrs.appendTo(e)
 	e.u32(uint32(len(d.events)))
 	e.u32(d.extraEvents)
 	e.ne += uint32(len(d.events))

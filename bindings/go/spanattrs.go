@@ -1,0 +1,102 @@
+package ptel
+
+import (
+	"encoding/binary"
+	"slices"
+)
+
+// attrSet is a span's attributes, encoded when they are set: the attribute
+// entries of an attrs list in the record format (enc.go), one slot per
+// distinct key in the order keys were first set. End copies the bytes into
+// the span's record as they are, so an attribute is encoded once and the
+// set holds no reference to the plugin's values.
+type attrSet struct {
+	b      []byte
+	slots  []attrSlot
+	na, nv uint32 // nested ptel_attr and ptel_value structures of all entries
+	extra  uint32 // attributes dropped beyond the limit
+}
+
+// attrSlot is one entry of an attrSet.
+type attrSlot struct {
+	off, n uint32 // the entry's bytes in attrSet.b
+	na, nv uint32 // its nested structures, for the record header
+}
+
+// attrSetRoom bounds the memory a recycled span keeps for attributes.
+const attrSetRoom = 4096
+
+func (a *attrSet) reset() {
+	if cap(a.b) > attrSetRoom {
+		a.b = nil
+	}
+	a.b, a.slots = a.b[:0], a.slots[:0]
+	a.na, a.nv, a.extra = 0, 0, 0
+}
+
+// set adds attributes: a key already set gets the new value in its first
+// position; new keys are kept until there are max of them, the rest only
+// counted. tmp is scratch for re-encoding an overwritten entry.
+func (a *attrSet) set(kvs []KeyValue, max uint32, tmp *[]byte) {
+	b, slots := a.b, a.slots // local: a is in the heap
+next:
+	for i := range kvs {
+		kv := &kvs[i]
+		for j := range slots {
+			if string(slotKey(b, &slots[j])) == kv.Key {
+				a.b, a.slots = b, slots
+				a.replace(j, kv, tmp)
+				b = a.b
+				continue next
+			}
+		}
+		if uint32(len(slots)) >= max {
+			a.extra = satAdd(a.extra, 1)
+			continue
+		}
+		off := len(b)
+		var na, nv uint32
+		b, na, nv = appendAttr(b, kv)
+		slots = append(slots, attrSlot{off: uint32(off), n: uint32(len(b) - off), na: na, nv: nv})
+		a.na += na
+		a.nv += nv
+	}
+	a.b, a.slots = b, slots
+}
+
+// slotKey returns the key of slot s in b (the record's u32 length, then
+// the bytes).
+func slotKey(b []byte, s *attrSlot) []byte {
+	k := b[s.off+4 : s.off+s.n]
+	return k[:binary.LittleEndian.Uint32(b[s.off:])]
+}
+
+// replace re-encodes slot j with kv's value, moving the later entries when
+// the size changes.
+func (a *attrSet) replace(j int, kv *KeyValue, tmp *[]byte) {
+	s := &a.slots[j]
+	entry, na, nv := appendAttr((*tmp)[:0], kv)
+	*tmp = entry
+	start, end := int(s.off), int(s.off+s.n)
+	if len(entry) == int(s.n) {
+		copy(a.b[start:end], entry)
+	} else {
+		a.b = slices.Replace(a.b, start, end, entry...)
+		delta := uint32(len(entry)) - s.n // wraps for a shorter entry; the sums below wrap back
+		for k := j + 1; k < len(a.slots); k++ {
+			a.slots[k].off += delta
+		}
+	}
+	a.na += na - s.na
+	a.nv += nv - s.nv
+	s.n, s.na, s.nv = uint32(len(entry)), na, nv
+}
+
+// appendTo writes the set as an attrs list of the record.
+func (a *attrSet) appendTo(e *enc) {
+	b := binary.LittleEndian.AppendUint32(e.b, uint32(len(a.slots)))
+	b = binary.LittleEndian.AppendUint32(b, a.extra)
+	e.b = append(b, a.b...)
+	e.na += uint32(len(a.slots)) + a.na
+	e.nv += a.nv
+}
