@@ -20,6 +20,7 @@ type attrSet struct {
 // attrSlot is one entry of an attrSet.
 type attrSlot struct {
 	off, n uint32 // the entry's bytes in attrSet.b
+	klen   uint32 // the key's length: most keys differ in it, no bytes compared
 	na, nv uint32 // its nested structures, for the record header
 }
 
@@ -43,7 +44,7 @@ next:
 	for i := range kvs {
 		kv := &kvs[i]
 		for j := range slots {
-			if string(slotKey(b, &slots[j])) == kv.Key {
+			if int(slots[j].klen) == len(kv.Key) && string(slotKey(b, &slots[j])) == kv.Key {
 				a.b, a.slots = b, slots
 				a.replace(j, kv, tmp)
 				b = a.b
@@ -57,7 +58,8 @@ next:
 		off := len(b)
 		var na, nv uint32
 		b, na, nv = appendAttr(b, kv)
-		slots = append(slots, attrSlot{off: uint32(off), n: uint32(len(b) - off), na: na, nv: nv})
+		slots = append(slots, attrSlot{off: uint32(off), n: uint32(len(b) - off),
+			klen: binary.LittleEndian.Uint32(b[off:]), na: na, nv: nv})
 		a.na += na
 		a.nv += nv
 	}
