@@ -42,8 +42,16 @@ typedef struct {
 
 static PyTypeObject span_type;
 
+/* False, with an error set, before ptel.recorder called bind_core(). */
+static int speedups_bound(void) {
+    if (speedups_current != NULL && core_span_end != NULL) return 1;
+    PyErr_SetString(PyExc_RuntimeError, "ptel._speedups: bind_core() first");
+    return 0;
+}
+
 static PyObject *span_enter(PyObject *self, PyObject *unused) {
     (void)unused;
+    if (!speedups_bound()) return NULL;
     PyObject *token = PyContextVar_Set(speedups_current, self);
     if (token == NULL) return NULL;
     Py_XSETREF(((span_obj *)self)->token, token);
@@ -78,7 +86,7 @@ static int span_reset_current(span_obj *sp) {
 static PyObject *span_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                            PyObject *kwnames) {
     PyObject *vals[3] = {NULL, NULL, NULL};
-    if (speedups_sig_bind(&sig_exit, args, nargs, kwnames, vals)) return NULL;
+    if (speedups_sig_bind(&sig_exit, args, nargs, kwnames, vals) || !speedups_bound()) return NULL;
     span_obj *sp = (span_obj *)self;
     PyObject *exc = vals[1];
     int failed = 0;
@@ -354,10 +362,7 @@ static PyObject *starter_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         PyErr_SetString(PyExc_TypeError, "span_cls must subclass SpanBase");
         return NULL;
     }
-    if (speedups_current == NULL || core_span_end == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "bind_core() first");
-        return NULL;
-    }
+    if (!speedups_bound()) return NULL;
     void *recorder, *out;
     if (!speedups_addr(recorder_addr, &recorder) || !speedups_addr(out_addr, &out)) return NULL;
     PyObject *rec_ref = PyWeakref_NewRef(rec, NULL);

@@ -468,3 +468,23 @@ def test_threads_mix_the_c_and_cffi_paths() -> None:
     tel = decode(rec.finish())
     assert len(tel.spans) + tel.dropped.get("spans", 0) == 800
     assert all(len(s.attributes) == 2 and len(s.events) == 1 for s in tel.spans)
+
+
+def test_c_types_refuse_misuse_without_crashing() -> None:
+    with pytest.raises(RuntimeError):
+        _speedups.SpanBase().__exit__(None, None, None)  # no recorder, no lock
+    span = ptel.Span.__new__(ptel.Span)
+    assert span._rec is None and span._addr == 0
+    with pytest.raises(RuntimeError):
+        with span:
+            pass
+    rec = ptel.Recorder(SAMPLED)
+    good = dict(rec=rec, lock=rec._lock, packer=rec._packer.c_packer, noop=rec._noop,
+                span_cls=ptel.Span, slow=ptel.Recorder.span, recorder_addr=1, out_addr=1)
+    for bad in (dict(span_cls=int), dict(packer=object()), dict(recorder_addr=0),
+                dict(out_addr="x")):
+        with pytest.raises((TypeError, ValueError)):
+            _speedups.SpanStarter(**{**good, **bad})
+    with pytest.raises(TypeError):
+        _speedups.bind_core(current=None, span_start=1, span_start_with_attributes=1,
+                            span_end=1)  # type: ignore[arg-type]
