@@ -121,7 +121,8 @@ type Recorder struct {
 	dropErrs  uint32
 	firstErr  error
 	enc       enc
-	tmp       []byte // an overwritten attribute's new entry
+	tmp       []byte    // an overwritten attribute's new entry
+	attrPool  []attrSet // attribute buffers of ended spans, last in first out
 }
 
 // NewRecorder creates a recorder for one invocation under ctx.
@@ -381,14 +382,8 @@ func (r *Recorder) newSpan() *spanData {
 			n = 8
 		}
 		chunk := make([]spanData, n)
-		// Room for spanAttrs attributes per span in one allocation, so a
-		// fresh recorder allocates per chunk, not per span.
-		slots := make([]attrSlot, n*spanAttrs)
-		bytes := make([]byte, n*spanAttrBytes)
 		for k := range chunk {
 			chunk[k].rec = r
-			chunk[k].attrs.slots = slots[k*spanAttrs : k*spanAttrs : (k+1)*spanAttrs]
-			chunk[k].attrs.b = bytes[k*spanAttrBytes : k*spanAttrBytes : (k+1)*spanAttrBytes]
 			r.spans = append(r.spans, &chunk[k])
 		}
 	}
@@ -396,6 +391,9 @@ func (r *Recorder) newSpan() *spanData {
 	r.nspans++
 	d.parent = nil
 	d.status, d.desc = StatusUnset, ""
+	if cap(d.attrs.slots) == 0 {
+		d.attrs = r.takeAttrs()
+	}
 	d.attrs.reset()
 	d.events = d.events[:0]
 	d.links = d.links[:0]
@@ -404,9 +402,27 @@ func (r *Recorder) newSpan() *spanData {
 	return d
 }
 
-// release drops references to the plugin's values once the span is in C.
+// takeAttrs returns the attribute buffers a span released last: spans
+// mostly start where the previous one ended, so it writes into memory still
+// in cache (buffers of their own would make every span of a large
+// invocation touch cold memory). Only a recorder's first spans allocate.
+func (r *Recorder) takeAttrs() attrSet {
+	if n := len(r.attrPool); n > 0 {
+		a := r.attrPool[n-1]
+		r.attrPool = r.attrPool[:n-1]
+		return a
+	}
+	return attrSet{b: make([]byte, 0, spanAttrBytes), slots: make([]attrSlot, 0, spanAttrs)}
+}
+
+// release drops references to the plugin's values once the span is in C
+// and gives its attribute buffers back. It may run twice (End, Finish).
 func (d *spanData) release() {
-	d.attrs.reset()
+	if cap(d.attrs.slots) != 0 {
+		d.attrs.reset()
+		d.rec.attrPool = append(d.rec.attrPool, d.attrs)
+		d.attrs = attrSet{}
+	}
 	clear(d.evAttrs)
 	d.evAttrs = d.evAttrs[:0]
 }

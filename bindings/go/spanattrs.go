@@ -58,8 +58,12 @@ next:
 		off := len(b)
 		var na, nv uint32
 		b, na, nv = appendAttr(b, kv)
-		slots = append(slots, attrSlot{off: uint32(off), n: uint32(len(b) - off),
-			klen: binary.LittleEndian.Uint32(b[off:]), na: na, nv: nv})
+		// Fields stored one by one: a composite literal is built on the
+		// stack and copied with wide loads that stall on its narrow stores.
+		slots = append(slots, attrSlot{})
+		sl := &slots[len(slots)-1]
+		sl.off, sl.n = uint32(off), uint32(len(b)-off)
+		sl.klen, sl.na, sl.nv = binary.LittleEndian.Uint32(b[off:]), na, nv
 		a.na += na
 		a.nv += nv
 	}
