@@ -121,8 +121,8 @@ type Recorder struct {
 	dropErrs  uint32
 	firstErr  error
 	enc       enc
-	tmp       []byte    // an overwritten attribute's new entry
-	attrPool  []attrSet // attribute buffers of ended spans, last in first out
+	tmp       []byte     // an overwritten attribute's new entry
+	attrPool  []*attrSet // attribute buffers of ended spans, last in first out
 }
 
 // NewRecorder creates a recorder for one invocation under ctx.
@@ -361,7 +361,7 @@ type spanData struct {
 	status     StatusCode
 	desc       string
 
-	attrs       attrSet
+	attrs       *attrSet // nil once released
 	events      []event
 	extraEvents uint32
 	links       []link
@@ -391,7 +391,7 @@ func (r *Recorder) newSpan() *spanData {
 	r.nspans++
 	d.parent = nil
 	d.status, d.desc = StatusUnset, ""
-	if cap(d.attrs.slots) == 0 {
+	if d.attrs == nil {
 		d.attrs = r.takeAttrs()
 	}
 	d.attrs.reset()
@@ -406,22 +406,22 @@ func (r *Recorder) newSpan() *spanData {
 // mostly start where the previous one ended, so it writes into memory still
 // in cache (buffers of their own would make every span of a large
 // invocation touch cold memory). Only a recorder's first spans allocate.
-func (r *Recorder) takeAttrs() attrSet {
+func (r *Recorder) takeAttrs() *attrSet {
 	if n := len(r.attrPool); n > 0 {
 		a := r.attrPool[n-1]
 		r.attrPool = r.attrPool[:n-1]
 		return a
 	}
-	return attrSet{b: make([]byte, 0, spanAttrBytes), slots: make([]attrSlot, 0, spanAttrs)}
+	return &attrSet{b: make([]byte, 0, spanAttrBytes), slots: make([]attrSlot, 0, spanAttrs)}
 }
 
 // release drops references to the plugin's values once the span is in C
 // and gives its attribute buffers back. It may run twice (End, Finish).
 func (d *spanData) release() {
-	if cap(d.attrs.slots) != 0 {
+	if d.attrs != nil {
 		d.attrs.reset()
 		d.rec.attrPool = append(d.rec.attrPool, d.attrs)
-		d.attrs = attrSet{}
+		d.attrs = nil
 	}
 	clear(d.evAttrs)
 	d.evAttrs = d.evAttrs[:0]
