@@ -90,7 +90,7 @@ func appendStr(b []byte, s string) []byte {
 }
 
 // scalarTag maps the kinds stored in Value.n to their record tags.
-var scalarTag = [...]uint8{KindBool: tagBool, KindInt64: tagInt, KindFloat64: tagDouble}
+var scalarTag = [...]uint8{KindBool: tagBool, KindInt64: tagInt, KindFloat64: tagDouble, KindString: tagString}
 
 func (e *enc) value(v *Value, depth int) {
 	if depth > maxDepth {
@@ -191,18 +191,32 @@ func (e *enc) attrs(kvs []KeyValue, extra uint32) {
 }
 
 // appendAttr appends one attribute and returns the nested ptel_attr and
-// ptel_value structures it adds. Scalars and strings, the common case, are
-// written directly (they nest nothing); other kinds go through value.
+// ptel_value structures it adds. Scalars and strings, the common case,
+// nest nothing and are written with one capacity check at fixed offsets;
+// other kinds go through value.
 func appendAttr(b []byte, kv *KeyValue) ([]byte, uint32, uint32) {
-	switch kind := kv.Value.kind; kind {
-	case KindBool, KindInt64, KindFloat64:
-		b = appendStr(b, kv.Key)
-		b = append(b, scalarTag[kind])
-		return binary.LittleEndian.AppendUint64(b, kv.Value.n), 0, 0
-	case KindString:
-		b = appendStr(b, kv.Key)
-		b = append(b, tagString)
-		return appendStr(b, kv.Value.str()), 0, 0
+	kind := kv.Value.kind
+	if kind >= KindBool && kind <= KindString && uint64(len(kv.Key)) <= math.MaxUint32 &&
+		(kind != KindString || kv.Value.n <= math.MaxUint32) {
+		k, le := kv.Key, binary.LittleEndian
+		vn := 8
+		if kind == KindString {
+			vn = 4 + int(kv.Value.n)
+		}
+		o, need := len(b), 4+len(k)+1+vn
+		b = slices.Grow(b, need)[:o+need]
+		w := b[o:]
+		le.PutUint32(w, uint32(len(k)))
+		n := 4 + copy(w[4:], k)
+		if kind == KindString {
+			w[n] = tagString
+			le.PutUint32(w[n+1:], uint32(kv.Value.n))
+			copy(w[n+5:], kv.Value.str())
+		} else {
+			w[n] = scalarTag[kind]
+			le.PutUint64(w[n+1:], kv.Value.n)
+		}
+		return b, 0, 0
 	}
 	e := enc{b: b}
 	e.attr(kv, 0)
