@@ -15,6 +15,7 @@ type attrSet struct {
 	slots  []attrSlot
 	na, nv uint32 // nested ptel_attr and ptel_value structures of all entries
 	extra  uint32 // attributes dropped beyond the limit
+	lens   uint64 // bit k set: some key's length is k modulo 64
 }
 
 // attrSlot is one entry of an attrSet.
@@ -32,42 +33,55 @@ func (a *attrSet) reset() {
 		a.b = nil
 	}
 	a.b, a.slots = a.b[:0], a.slots[:0]
-	a.na, a.nv, a.extra = 0, 0, 0
+	a.na, a.nv, a.extra, a.lens = 0, 0, 0, 0
 }
 
 // set adds attributes: a key already set gets the new value in its first
 // position; new keys are kept until there are max of them, the rest only
 // counted. tmp is scratch for re-encoding an overwritten entry.
 func (a *attrSet) set(kvs []KeyValue, max uint32, tmp *[]byte) {
-	b, slots := a.b, a.slots // local: a is in the heap
-next:
 	for i := range kvs {
 		kv := &kvs[i]
-		for j := range slots {
-			if int(slots[j].klen) == len(kv.Key) && string(slotKey(b, &slots[j])) == kv.Key {
-				a.b, a.slots = b, slots
+		// Keys of a length no slot has need no search (the common case).
+		bit := uint64(1) << (len(kv.Key) & 63)
+		if a.lens&bit != 0 {
+			if j := a.find(kv.Key); j >= 0 {
 				a.replace(j, kv, tmp)
-				b = a.b
-				continue next
+				continue
 			}
 		}
-		if uint32(len(slots)) >= max {
+		if uint32(len(a.slots)) >= max {
 			a.extra = satAdd(a.extra, 1)
 			continue
 		}
-		off := len(b)
-		var na, nv uint32
-		b, na, nv = appendAttr(b, kv)
-		// Fields stored one by one: a composite literal is built on the
-		// stack and copied with wide loads that stall on its narrow stores.
-		slots = append(slots, attrSlot{})
-		sl := &slots[len(slots)-1]
-		sl.off, sl.n = uint32(off), uint32(len(b)-off)
-		sl.klen, sl.na, sl.nv = binary.LittleEndian.Uint32(b[off:]), na, nv
-		a.na += na
-		a.nv += nv
+		a.lens |= bit
+		a.add(kv)
 	}
-	a.b, a.slots = b, slots
+}
+
+// find returns the slot holding key, or -1.
+func (a *attrSet) find(key string) int {
+	for j := range a.slots {
+		if s := &a.slots[j]; int(s.klen) == len(key) && string(slotKey(a.b, s)) == key {
+			return j
+		}
+	}
+	return -1
+}
+
+// add appends a new key's entry and its slot.
+func (a *attrSet) add(kv *KeyValue) {
+	off := len(a.b)
+	b, na, nv := appendAttr(a.b, kv)
+	a.b = b
+	// Fields stored one by one: a composite literal is built on the stack
+	// and copied with wide loads that stall on its narrow stores.
+	a.slots = append(a.slots, attrSlot{})
+	sl := &a.slots[len(a.slots)-1]
+	sl.off, sl.n = uint32(off), uint32(len(b)-off)
+	sl.klen, sl.na, sl.nv = binary.LittleEndian.Uint32(b[off:]), na, nv
+	a.na += na
+	a.nv += nv
 }
 
 // slotKey returns the key of slot s in b (the record's u32 length, then
