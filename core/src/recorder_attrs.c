@@ -265,11 +265,79 @@ static rec_attr_slot *attr_find(rec_attrs *set, const char *key, size_t len) {
     return NULL;
 }
 
+/* The bytes of a new entry in the common case: a key and a scalar or a
+ * string kept whole, all length prefixes one byte. 0 when the general
+ * writer is needed. Same bytes as attr_entry_write. */
+static inline size_t attr_short_value(const ptel_recorder *rec, const ptel_value *v) {
+    /* STRING, BOOL, INT, DOUBLE; a string short enough to be kept whole. */
+    if (v->type < PTEL_VALUE_STRING || v->type > PTEL_VALUE_DOUBLE) return 0;
+    if (v->type == PTEL_VALUE_STRING &&
+        (v->str.len >= 120 || v->str.len > rec->limits.attribute_value_length))
+        return 0;
+    return attr_value_size(rec, v, 0);
+}
+
+static inline void attr_short_write(uint8_t *p, uint8_t tag, const ptel_attr *a, size_t kv,
+                                    size_t vn) {
+    const ptel_value *v = &a->value;
+    p[0] = tag;
+    p[1] = (uint8_t)kv;
+    p = attr_put_len(p + 2, 0x0a, a->key.ptr, a->key.len);
+    p[0] = 0x12;
+    p[1] = (uint8_t)vn;
+    p += 2;
+    switch (v->type) {
+    case PTEL_VALUE_BOOL:
+        p[0] = 0x10;
+        p[1] = v->i != 0;
+        break;
+    case PTEL_VALUE_INT:
+        *p++ = 0x18;
+        ptel__put_varint(p, (uint64_t)v->i);
+        break;
+    case PTEL_VALUE_DOUBLE:
+        *p++ = 0x21;
+        ptel__put_fixed64(p, ptel__double_bits(v->d));
+        break;
+    default: /* PTEL_VALUE_STRING */
+        attr_put_len(p, 0x0a, v->str.ptr, v->str.len);
+        break;
+    }
+}
+
 static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const ptel_attr *a,
                         uint32_t max_count) {
-    rec_kv_sizes sizes = attr_kv_sizes(rec, a);
-    size_t entry = ptel__len_field_size(sizes.kv);
     rec_attr_slot *old = attr_find(set, a->key.ptr, a->key.len);
+    if (!old) {
+        if (set->count >= max_count) {
+            set->dropped++;
+            return PTEL_E_LIMIT;
+        }
+        if (set->count == set->cap) {
+            uint32_t cap = set->cap ? set->cap * 2 : 8;
+            rec_attr_slot *slots =
+                ptel__arena_grow(&rec->arena, set->slots, sizeof *slots, set->count, cap);
+            if (!slots) return PTEL_E_NOMEM;
+            set->slots = slots;
+            set->cap = cap;
+        }
+    }
+    size_t vn = attr_short_value(rec, &a->value);
+    size_t kv = a->key.len < 124 ? 4 + a->key.len + vn : 128; /* key field + value field */
+    rec_kv_sizes sizes;
+    size_t entry, key_off;
+    if (vn && kv < 128) {
+        sizes.kv = kv;
+        sizes.value = vn;
+        entry = 2 + kv;
+        key_off = 4;
+    } else {
+        sizes = attr_kv_sizes(rec, a);
+        entry = ptel__len_field_size(sizes.kv);
+        /* tag, KeyValue length prefix, key tag, key length prefix. */
+        key_off = 2 + ptel__varint_size(sizes.kv) + ptel__varint_size(a->key.len);
+        vn = 0;
+    }
     if (old) {
         /* Overwrite in place: the key keeps its first position. */
         size_t old_len = old->len;
@@ -284,23 +352,12 @@ static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
         int64_t delta = (int64_t)entry - (int64_t)old_len;
         set->bytes.len = (uint32_t)((int64_t)set->bytes.len + delta);
         old->len = (uint32_t)entry;
+        old->key_off = old->off + (uint32_t)key_off;
         for (rec_attr_slot *s = old + 1; s < set->slots + set->count; s++) {
             s->off = (uint32_t)((int64_t)s->off + delta);
             s->key_off = (uint32_t)((int64_t)s->key_off + delta);
         }
         return 0;
-    }
-    if (set->count >= max_count) {
-        set->dropped++;
-        return PTEL_E_LIMIT;
-    }
-    if (set->count == set->cap) {
-        uint32_t cap = set->cap ? set->cap * 2 : 8;
-        rec_attr_slot *slots =
-            ptel__arena_grow(&rec->arena, set->slots, sizeof *slots, set->count, cap);
-        if (!slots) return PTEL_E_NOMEM;
-        set->slots = slots;
-        set->cap = cap;
     }
     if (set->bytes.cap - set->bytes.len < entry) {
         int rc = ptel__rec_bytes_reserve(rec, &set->bytes, entry);
@@ -309,11 +366,13 @@ static int attr_add_one(ptel_recorder *rec, rec_attrs *set, uint8_t tag, const p
     rec_attr_slot *s = &set->slots[set->count++];
     s->off = set->bytes.len;
     s->len = (uint32_t)entry;
-    /* tag, KeyValue length prefix, key tag, key length prefix, then the key. */
-    s->key_off = s->off + 1 + (uint32_t)ptel__varint_size(sizes.kv) + 1 +
-                 (uint32_t)ptel__varint_size(a->key.len);
+    s->key_off = s->off + (uint32_t)key_off;
     s->key_len = (uint32_t)a->key.len;
-    attr_entry_write(rec, set->bytes.p + set->bytes.len, tag, a, sizes);
+    uint8_t *p = set->bytes.p + set->bytes.len;
+    if (vn)
+        attr_short_write(p, tag, a, kv, vn);
+    else
+        attr_entry_write(rec, p, tag, a, sizes);
     set->bytes.len += (uint32_t)entry;
     return 0;
 }
