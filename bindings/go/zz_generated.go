@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "3e179e3f2be294f6d1e693c6fb2bd29d7a603ecd9872ea24063f9b785143f432"
+const coreHash = "981a7a3a71e9ebe0d1bbb5c2bc79f479fbd1ab8dcc4da6150c08ae36f9feb4a3"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"
