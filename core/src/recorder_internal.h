@@ -114,7 +114,8 @@ struct ptel_recorder {
     uint64_t start_time;
     ptel__arena arena;
     ptel__buf spans_out; /* the payload: version, ended spans, then the rest at finish */
-    ptel_span **spans;   /* every recording span, for open-span reporting */
+    ptel_span **spans;   /* recording spans, for open-span reporting; NULL for a span
+                            recorded and ended in one ptel_span_record call */
     uint32_t span_count;
     uint32_t span_cap;
     ptel_metric **metrics;

@@ -157,6 +157,50 @@ static void test_attribute_overwrite_and_limits(void) {
     ptel_context_free(ctx);
 }
 
+/* Overwriting a key with values whose encodings cross the one-byte length
+ * (127 bytes) moves the entries after it: each later set must still find
+ * the key, so the span keeps one entry per key, with the last value. */
+static void test_attribute_overwrite_resize(void) {
+    static const size_t sizes[][3] = {{1, 200, 1}, {200, 1, 300}, {1, 130, 126}, {300, 5, 200}};
+    static char big[3][301];
+    for (size_t v = 0; v < 3; v++) memset(big[v], 'a' + (int)v, sizeof big[v] - 1);
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        fx_env env = {0};
+        ptel_context *ctx = fx_context(PTEL_DECISION_RECORD_AND_SAMPLE, NULL);
+        ptel_recorder *rec = fx_recorder(&env, ctx, true);
+        ptel_span *s;
+        ptel_span_start(&s, rec, NULL, "t", 1, 0, 0);
+        ptel_attr before = fx_int("before", 1), after = fx_int("after", 2);
+        CHECK_EQ_INT(ptel_span_set_attributes(s, &before, 1), 0);
+        for (size_t v = 0; v < 3; v++) {
+            ptel_attr a = fx_str("k", "");
+            a.value.str = (ptel_str){big[v], sizes[c][v]};
+            CHECK_EQ_INT(ptel_span_set_attributes(s, &a, 1), 0);
+            if (v == 0) CHECK_EQ_INT(ptel_span_set_attributes(s, &after, 1), 0);
+        }
+        ptel_span_end(s, 0);
+        const uint8_t *out;
+        size_t len;
+        CHECK_EQ_INT(ptel_recorder_finish(rec, &out, &len), 0);
+        ptel__field span, f, v, sv;
+        CHECK(find_field(out, len, 2, 0, &span));
+        CHECK_EQ_INT(count_fields(span.data, span.len, 9), 3);
+        /* before, k (first position, last value), after */
+        CHECK(find_field(span.data, span.len, 9, 1, &f));
+        CHECK(find_field(f.data, f.len, 1, 0, &v));
+        CHECK(v.len == 1 && v.data[0] == 'k');
+        CHECK(find_field(f.data, f.len, 2, 0, &v));
+        CHECK(find_field(v.data, v.len, 1, 0, &sv));
+        CHECK_EQ_INT(sv.len, sizes[c][2]);
+        CHECK(sv.len == 0 || (sv.data[0] == 'c' && sv.data[sv.len - 1] == 'c'));
+        CHECK(find_field(span.data, span.len, 9, 2, &f));
+        CHECK(find_field(f.data, f.len, 1, 0, &v));
+        CHECK(v.len == 5 && memcmp(v.data, "after", 5) == 0);
+        ptel_recorder_free(rec);
+        ptel_context_free(ctx);
+    }
+}
+
 static void test_events_links_exception(void) {
     fx_env env = {0};
     ptel_limits lim = {0};
@@ -541,6 +585,7 @@ int main(void) {
     RUN(test_simple_span_bytes);
     RUN(test_attribute_types);
     RUN(test_attribute_overwrite_and_limits);
+    RUN(test_attribute_overwrite_resize);
     RUN(test_events_links_exception);
     RUN(test_parenting_and_open_spans);
     RUN(test_finish_into_size_query);
