@@ -4,7 +4,7 @@ package ptel
 
 // coreHash changes whenever core/ changes, so the Go build cache
 // never serves a package built from an older core.
-const coreHash = "981a7a3a71e9ebe0d1bbb5c2bc79f479fbd1ab8dcc4da6150c08ae36f9feb4a3"
+const coreHash = "f4bf2cb9709492793977437afebd326445d1bcc49985ce117062824600e99ece"
 
 // CoreVersion is the version of the C core compiled into this package.
 const CoreVersion = "0.1.0"
