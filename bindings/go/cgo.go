@@ -188,6 +188,49 @@ static int gop_rd_nested(gop_rd *r, gop_scratch *s, ptel_value *v, int depth) {
     return r->ok;
 }
 
+// The common entry (a scalar or string value) with one bounds check for
+// its key, tag and 8-byte field (the scalar, or the string's length) and
+// one for a string's bytes, instead of one per field. Returns 0 without
+// reading for any other entry, or one cut short: the caller then reads it
+// field by field, which decides what is valid.
+GOP_INLINE int gop_rd_attr_fast(gop_rd *r, ptel_attr *a) {
+    size_t left = (size_t)(r->end - r->p);
+    if (left < 13) return 0;
+    const uint8_t *p = r->p;
+    size_t kl = ptel__get_fixed32(p);
+    if (kl > left - 13) return 0;
+    const uint8_t *q = p + 4 + kl; // tag, then 8 readable bytes
+    ptel_value *v = &a->value;
+    size_t used = 13 + kl;
+    switch (q[0]) {
+    case PTEL_VALUE_STRING:
+    case PTEL_VALUE_BYTES: {
+        size_t n = ptel__get_fixed32(q + 1);
+        if (n > left - 9 - kl) return 0;
+        *v = (ptel_value){.type = q[0]};
+        v->str = (ptel_str){"", 0};
+        if (n) v->str = (ptel_str){(const char *)q + 5, n};
+        used = 9 + kl + n;
+        break;
+    }
+    case PTEL_VALUE_BOOL:
+    case PTEL_VALUE_INT:
+        *v = (ptel_value){.type = q[0], .i = (int64_t)ptel__get_fixed64(q + 1)};
+        break;
+    case PTEL_VALUE_DOUBLE: {
+        uint64_t bits = ptel__get_fixed64(q + 1);
+        *v = (ptel_value){.type = PTEL_VALUE_DOUBLE};
+        memcpy(&v->d, &bits, 8);
+        break;
+    }
+    default:
+        return 0;
+    }
+    a->key = kl ? (ptel_str){(const char *)p + 4, kl} : (ptel_str){"", 0};
+    r->p = p + used;
+    return 1;
+}
+
 // An attribute list: u32 count, u32 extra, the attributes. `extra` counts
 // attributes the Go side dropped to bound its buffers.
 // The loop reads through a local copy of the reader: through `rp`, every
@@ -203,7 +246,7 @@ static int gop_rd_attrs(gop_rd *rp, gop_scratch *s, const ptel_attr **out, size_
         if (!a) r.ok = 0;
     }
     for (uint32_t k = 0; k < n && r.ok; k++)
-        if (!gop_rd_attr(&r, s, &a[k], 0)) r.ok = 0;
+        if (!gop_rd_attr_fast(&r, &a[k]) && !gop_rd_attr(&r, s, &a[k], 0)) r.ok = 0;
     *rp = r;
     if (!r.ok) return 0;
     *out = a;
