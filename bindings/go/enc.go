@@ -73,20 +73,31 @@ func appendStr(b []byte, s string) []byte {
 	if n < 4 || n > 16 {
 		return append(b, s...)
 	}
-	// Keys and short values (most of them) by two overlapping 4- or
-	// 8-byte moves inside s instead of a call to memmove.
 	o := len(b)
 	b = slices.Grow(b, n)[:o+n]
+	copyStr(b[o:], s)
+	return b
+}
+
+// copyStr copies s to the start of dst, which must hold it. Keys and short
+// values (most of them) go by two overlapping 4- or 8-byte moves inside s
+// instead of a call to memmove.
+func copyStr(dst []byte, s string) {
+	n := len(s)
+	if n < 4 || n > 16 {
+		copy(dst, s)
+		return
+	}
 	// Read and written in one byte order: a copy on any CPU.
 	src, le := unsafe.Slice(unsafe.StringData(s), n), binary.LittleEndian
+	dst = dst[:n]
 	if n >= 8 {
-		le.PutUint64(b[o:], le.Uint64(src))
-		le.PutUint64(b[o+n-8:], le.Uint64(src[n-8:]))
+		le.PutUint64(dst, le.Uint64(src))
+		le.PutUint64(dst[n-8:], le.Uint64(src[n-8:]))
 	} else {
-		le.PutUint32(b[o:], le.Uint32(src))
-		le.PutUint32(b[o+n-4:], le.Uint32(src[n-4:]))
+		le.PutUint32(dst, le.Uint32(src))
+		le.PutUint32(dst[n-4:], le.Uint32(src[n-4:]))
 	}
-	return b
 }
 
 // scalarTag maps the kinds stored in Value.n to their record tags.

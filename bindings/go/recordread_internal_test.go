@@ -69,3 +69,16 @@ func TestSpanRecordReaderRefusesCutAndOverlongEntries(t *testing.T) {
 		t.Fatalf("finish: %d bytes, %v", len(out), err)
 	}
 }
+
+// copyStr moves 4 to 16 bytes by two overlapping words: every length
+// copies exactly s, and nothing after it.
+func TestCopyStrEveryLength(t *testing.T) {
+	const src = "abcdefghijklmnopqrstu"
+	for n := range len(src) {
+		dst := []byte("......................")
+		copyStr(dst, src[:n])
+		if want := src[:n] + "......................"[n:]; string(dst) != want {
+			t.Errorf("length %d: %q, want %q", n, dst, want)
+		}
+	}
+}

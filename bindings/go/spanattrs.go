@@ -87,11 +87,11 @@ func (a *attrSet) add(kv *KeyValue) {
 		b = slices.Grow(b, need)[:off+need]
 		w := b[off : off+need]
 		le.PutUint32(w, uint32(kl))
-		copy(w[4:], k)
+		copyStr(w[4:], k)
 		w[4+kl] = scalarTag[kind]
 		if kind == KindString {
 			le.PutUint32(w[5+kl:], uint32(n))
-			copy(w[9+kl:], kv.Value.str())
+			copyStr(w[9+kl:], kv.Value.str())
 		} else {
 			le.PutUint64(w[5+kl:], n)
 		}
