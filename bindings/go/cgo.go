@@ -269,9 +269,11 @@ static int gop_rd_link(gop_rd *r, gop_scratch *s, ptel_link_data *l) {
 
 // Header of every record: how many C structures it needs.
 static int gop_reserve(gop_rd *r, gop_scratch *s) {
-    uint64_t na = gop_rd_u32(r), nv = gop_rd_u32(r), ne = gop_rd_u32(r), nl = gop_rd_u32(r),
-             ns = gop_rd_u32(r);
-    if (!r->ok) return 0;
+    const uint8_t *h = gop_rd_bytes(r, 20); // five u32 counts, one bounds check
+    if (!h) return 0;
+    uint64_t na = ptel__get_fixed32(h), nv = ptel__get_fixed32(h + 4),
+             ne = ptel__get_fixed32(h + 8), nl = ptel__get_fixed32(h + 12),
+             ns = ptel__get_fixed32(h + 16);
     uint64_t bytes = na * sizeof(ptel_attr) + nv * sizeof(ptel_value) +
                      ne * sizeof(ptel_event_data) + nl * sizeof(ptel_link_data) +
                      ns * sizeof(ptel_str) + 64;
@@ -330,16 +332,17 @@ typedef struct gop_span_rec {
 static int gop_rd_span(gop_rd *r, gop_scratch *s, gop_span_rec *sr) {
     ptel_span_data *d = &sr->d;
     memset(d, 0, sizeof *d);
-    const uint8_t *id = gop_rd_bytes(r, 8), *pid = gop_rd_bytes(r, 8);
-    if (!id || !pid) return 0;
-    memcpy(sr->span_id, id, 8);
-    memcpy(sr->parent_id, pid, 8);
+    // The fixed fields (ids, times, kind, status) with one bounds check.
+    const uint8_t *f = gop_rd_bytes(r, 40);
+    if (!f) return 0;
+    memcpy(sr->span_id, f, 8);
+    memcpy(sr->parent_id, f + 8, 8);
     d->span_id = sr->span_id;
     d->parent_span_id = ptel__is_zero(sr->parent_id, 8) ? NULL : sr->parent_id;
-    d->start_unix_nano = gop_rd_u64(r);
-    d->end_unix_nano = gop_rd_u64(r);
-    d->kind = gop_rd_u32(r);
-    d->status_code = gop_rd_u32(r);
+    d->start_unix_nano = ptel__get_fixed64(f + 16);
+    d->end_unix_nano = ptel__get_fixed64(f + 24);
+    d->kind = ptel__get_fixed32(f + 32);
+    d->status_code = ptel__get_fixed32(f + 36);
     d->name = gop_rd_str(r);
     d->status_description = gop_rd_str(r);
     if (!gop_rd_attrs(r, s, &d->attrs, &d->attr_count, &d->dropped_attributes_count)) return 0;
