@@ -218,11 +218,12 @@ func appendAttr(b []byte, kv *KeyValue) ([]byte, uint32, uint32) {
 		b = slices.Grow(b, need)[:o+need]
 		w := b[o:]
 		le.PutUint32(w, uint32(len(k)))
-		n := 4 + copy(w[4:], k)
+		copyStr(w[4:], k)
+		n := 4 + len(k)
 		if kind == KindString {
 			w[n] = tagString
 			le.PutUint32(w[n+1:], uint32(kv.Value.n))
-			copy(w[n+5:], kv.Value.str())
+			copyStr(w[n+5:], kv.Value.str())
 		} else {
 			w[n] = scalarTag[kind]
 			le.PutUint64(w[n+1:], kv.Value.n)

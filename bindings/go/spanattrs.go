@@ -2,7 +2,6 @@ package ptel
 
 import (
 	"encoding/binary"
-	"math"
 	"slices"
 )
 
@@ -70,34 +69,10 @@ func (a *attrSet) find(key string) int {
 	return -1
 }
 
-// add appends a new key's entry and its slot. Scalars and strings (they
-// nest nothing) are written here, at fixed offsets after one capacity
-// check; other kinds through appendAttr.
+// add appends a new key's entry and its slot.
 func (a *attrSet) add(kv *KeyValue) {
-	b, off := a.b, len(a.b)
-	var na, nv uint32
-	k, kind, n := kv.Key, kv.Value.kind, kv.Value.n
-	if kind >= KindBool && kind <= KindString && uint64(len(k)) <= math.MaxUint32 &&
-		(kind != KindString || n <= math.MaxUint32) {
-		le, kl, vn := binary.LittleEndian, len(k), 8
-		if kind == KindString {
-			vn = 4 + int(n)
-		}
-		need := 5 + kl + vn
-		b = slices.Grow(b, need)[:off+need]
-		w := b[off : off+need]
-		le.PutUint32(w, uint32(kl))
-		copyStr(w[4:], k)
-		w[4+kl] = scalarTag[kind]
-		if kind == KindString {
-			le.PutUint32(w[5+kl:], uint32(n))
-			copyStr(w[9+kl:], kv.Value.str())
-		} else {
-			le.PutUint64(w[5+kl:], n)
-		}
-	} else {
-		b, na, nv = appendAttr(b, kv)
-	}
+	off := len(a.b)
+	b, na, nv := appendAttr(a.b, kv)
 	a.b = b
 	// Fields stored one by one: a composite literal is built on the stack
 	// and copied with wide loads that stall on its narrow stores.
